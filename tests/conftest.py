@@ -1,0 +1,113 @@
+"""Personas: a lab admin, one project with a member of each role, and an outsider who is a
+manager of another project. Every permission test includes the outsider."""
+
+from dataclasses import dataclass
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from audit.services import Actor
+from projects import services
+from projects.models import Project, Role
+from tests.factories import CLASSIFICATION_SCHEMA, make_user
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # Throttle counters live in the cache (Redis in CI); each test starts from zero.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def make_project(admin: User, name: str = "Sentiment", **kwargs) -> Project:
+    return services.project_create(
+        actor=Actor.system(user=admin),
+        name=name,
+        label_schema=kwargs.pop("label_schema", CLASSIFICATION_SCHEMA),
+        **kwargs,
+    )
+
+
+def add_member(project: Project, user: User, role: Role) -> User:
+    admin = User.objects.filter(is_staff=True).first()
+    services.member_add(actor=Actor.system(user=admin), project=project, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def admin(db) -> User:
+    return make_user(email="admin@lab.test", is_staff=True)
+
+
+@pytest.fixture
+def project(admin) -> Project:
+    return make_project(admin)
+
+
+@pytest.fixture
+def manager(project) -> User:
+    return add_member(project, make_user(email="manager@lab.test"), Role.MANAGER)
+
+
+@pytest.fixture
+def reviewer(project) -> User:
+    return add_member(project, make_user(email="reviewer@lab.test"), Role.REVIEWER)
+
+
+@pytest.fixture
+def annotator(project) -> User:
+    return add_member(project, make_user(email="annotator@lab.test"), Role.ANNOTATOR)
+
+
+@pytest.fixture
+def viewer(project) -> User:
+    return add_member(project, make_user(email="viewer@lab.test"), Role.VIEWER)
+
+
+@pytest.fixture
+def other_project(admin) -> Project:
+    return make_project(admin, name="Other lab project")
+
+
+@pytest.fixture
+def outsider(other_project) -> User:
+    """A manager of another project: may do everything there, nothing here."""
+    return add_member(other_project, make_user(email="outsider@lab.test"), Role.MANAGER)
+
+
+@dataclass
+class Lab:
+    admin: User
+    project: Project
+    other_project: Project
+    manager: User
+    reviewer: User
+    annotator: User
+    viewer: User
+    outsider: User
+
+
+@pytest.fixture
+def lab(admin, project, other_project, manager, reviewer, annotator, viewer, outsider) -> Lab:
+    return Lab(admin, project, other_project, manager, reviewer, annotator, viewer, outsider)
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def client_for(user: User) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Argon2 is deliberately slow; tests create hundreds of users. Production hashing is
+    # checked by tests/accounts (the setting itself) and by logging in through real forms.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,30 @@
+import itertools
+import secrets
+from typing import Any
+
+from accounts.models import User
+
+_sequence = itertools.count(1)
+
+
+def strong_password() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def make_user(email: str | None = None, **fields: Any) -> User:
+    """A user with a random password, readable afterwards as ``user.raw_password``."""
+    password = fields.pop("password", None) or strong_password()
+    user = User.objects.create_user(
+        email or f"person{next(_sequence)}@lab.test", password, **fields
+    )
+    user.raw_password = password  # type: ignore[attr-defined]
+    return user
+
+
+CLASSIFICATION_SCHEMA: dict[str, Any] = {
+    "labels": [
+        {"name": "Positive", "hotkey": "1"},
+        {"name": "Negative", "hotkey": "2"},
+        {"name": "Neutral", "hotkey": "3"},
+    ]
+}
