@@ -22,7 +22,7 @@ def check_strength(key: str, *, source: str) -> str:
 
 def load_or_create(path: Path) -> str:
     """Read the key at ``path``, creating it (mode 0600) on first use."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

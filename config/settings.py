@@ -20,6 +20,8 @@ DATABASE_URL = env_str("DATABASE_URL")
 EMBEDDED = not DATABASE_URL
 DEBUG = env_bool("DEBUG", False)
 HTTPS = env_bool("LABELKEEP_HTTPS", False)
+# var/ holds the embedded database, keys, files and the job broker: this user's eyes only.
+VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 _secret = env_str("SECRET_KEY")
 if _secret:
@@ -86,7 +88,6 @@ TEMPLATES = [
 ]
 
 if EMBEDDED:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
