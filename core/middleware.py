@@ -1,7 +1,9 @@
+import ipaddress
 import re
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 # Strict, because the value is echoed in a header and stored in the audit log.
@@ -52,3 +54,24 @@ class SecurityHeadersMiddleware:
         if request.path.startswith("/api/"):
             response.setdefault("Cache-Control", "no-store")
         return response
+
+
+class ProxyClientAddressMiddleware:
+    """Behind our reverse proxy, take the client address from the header the proxy sets.
+
+    Only with ``LABELKEEP_BEHIND_PROXY`` (otherwise any client could claim any address and
+    dodge per-IP sign-in throttling). The last X-Forwarded-For entry is the one our proxy wrote.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.enabled = bool(getattr(settings, "LABELKEEP_BEHIND_PROXY", False))
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self.enabled:
+            forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+            try:
+                request.META["REMOTE_ADDR"] = str(ipaddress.ip_address(forwarded))
+            except ValueError:
+                pass
+        return self.get_response(request)

@@ -1,6 +1,7 @@
 """Headers and the error shape that every response carries."""
 
 import pytest
+from django.http import HttpResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -45,3 +46,21 @@ def test_unknown_api_path_answers_in_the_one_error_shape(client):
 
 def test_api_responses_are_not_cached(client):
     assert client.get("/api/v1/schema/")["Cache-Control"] == "no-store"
+
+
+def test_client_address_comes_from_the_proxy_header_only_behind_a_proxy(rf, settings):
+    from core.middleware import ProxyClientAddressMiddleware
+
+    seen = []
+
+    def view(request):
+        seen.append(request.META["REMOTE_ADDR"])
+        return HttpResponse()
+
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="203.0.113.9, 198.51.100.7", REMOTE_ADDR="10.0.0.2")
+    settings.LABELKEEP_BEHIND_PROXY = False
+    ProxyClientAddressMiddleware(view)(request)
+    settings.LABELKEEP_BEHIND_PROXY = True
+    ProxyClientAddressMiddleware(view)(rf.get("/", HTTP_X_FORWARDED_FOR="x, 198.51.100.7"))
+    ProxyClientAddressMiddleware(view)(rf.get("/", HTTP_X_FORWARDED_FOR="not-an-ip"))
+    assert seen == ["10.0.0.2", "198.51.100.7", "127.0.0.1"]
