@@ -53,6 +53,12 @@ class TokenScope(models.TextChoices):
     EXPORT = "export", "Read-only export of chosen projects"
 
 
+class TokenState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    REVOKED = "revoked", "Revoked"
+    EXPIRED = "expired", "Expired"
+
+
 class ApiToken(models.Model):
     """A bearer token. Only ``prefix`` (public, for lookup) and a hash of the secret are stored.
 
@@ -76,7 +82,14 @@ class ApiToken(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix})"
 
+    @property
+    def state(self) -> str:
+        """``active``, ``revoked`` or ``expired`` (revocation wins: it was a deliberate act)."""
+        if self.revoked_at is not None:
+            return TokenState.REVOKED
+        if self.expires_at is not None and self.expires_at <= timezone.now():
+            return TokenState.EXPIRED
+        return TokenState.ACTIVE
+
     def is_usable(self) -> bool:
-        now = timezone.now()
-        expired = self.expires_at is not None and self.expires_at <= now
-        return self.revoked_at is None and not expired and self.user.is_active
+        return self.state == TokenState.ACTIVE and self.user.is_active
