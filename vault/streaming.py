@@ -1,0 +1,177 @@
+"""Streaming authenticated encryption for files, in segments (the design of Tink's streaming
+AEAD and of age): constant memory in both directions, and every segment is verified before any
+of its plaintext is released.
+
+Layout of an encrypted file::
+
+    header (80 bytes)
+      0..3    magic "LKBF"
+      4       format version (1)
+      5..8    project key version, big-endian
+      9..12   segment size in bytes (plaintext per segment; 1 MiB by default)
+      13..19  random 56-bit nonce prefix
+      20..79  the file's own data key, wrapped (AES-GCM: nonce, key, tag) by a subkey of the
+              project key, with associated data = bytes 0..19 + project + object name
+    segments, each: ciphertext of ``segment size`` plaintext bytes (the last may be shorter,
+              or empty for an empty file) followed by its 16-byte tag
+
+Segment ``i`` uses nonce = prefix || i (32 bits) || last-flag (1 byte). Reordering changes the
+counter, truncation at a boundary leaves a segment without the last flag, appending adds one
+after it, and a header from another file brings another data key: all fail authentication.
+"""
+
+import os
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from vault import crypto
+from vault.errors import CiphertextInvalid
+
+MAGIC = b"LKBF"
+FORMAT_VERSION = 1
+SEGMENT_SIZE = 1 << 20
+MIN_SEGMENT_SIZE = 16
+MAX_SEGMENT_SIZE = 64 << 20
+_PREFIX = struct.Struct(">4sBII7s")
+HEADER_BYTES = _PREFIX.size + crypto.WRAPPED_KEY_BYTES
+TAG = crypto.TAG_BYTES
+WRAP_PURPOSE = b"labelkeep.blob-key-wrap.v1"
+_MAX_SEGMENTS = 1 << 32
+
+
+class Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Header:
+    key_version: int
+    segment_size: int
+    nonce_prefix: bytes
+    signed: bytes  # bytes 0..19, authenticated by the data-key wrap
+    wrapped_key: bytes
+
+
+def read_exact(source: Readable, size: int) -> bytes:
+    """Up to ``size`` bytes; fewer only at the end of the stream."""
+    data = source.read(size)
+    if len(data) == size or not data:
+        return data
+    parts = [data]
+    missing = size - len(data)
+    while missing:
+        more = source.read(missing)
+        if not more:
+            break
+        parts.append(more)
+        missing -= len(more)
+    return b"".join(parts)
+
+
+def binding(project_id_bytes: bytes, name: str) -> bytes:
+    return crypto.frame(b"labelkeep.blob.v1", project_id_bytes, name.encode())
+
+
+def _nonce(prefix: bytes, counter: int, last: bool) -> bytes:
+    if counter >= _MAX_SEGMENTS:
+        raise ValueError("The file has more segments than the format allows.")
+    return prefix + counter.to_bytes(4, "big") + (b"\x01" if last else b"\x00")
+
+
+def encrypt(
+    *,
+    wrap_aead: AESGCM,
+    key_version: int,
+    binding: bytes,
+    source: Readable,
+    segment_size: int = SEGMENT_SIZE,
+) -> Iterator[bytes]:
+    """Yield the header, then each encrypted segment, reading ``source`` as it goes."""
+    if not MIN_SEGMENT_SIZE <= segment_size <= MAX_SEGMENT_SIZE:
+        raise ValueError(f"segment_size must be within {MIN_SEGMENT_SIZE}..{MAX_SEGMENT_SIZE}.")
+    data_key, prefix = crypto.random_key(), os.urandom(7)
+    signed = _PREFIX.pack(MAGIC, FORMAT_VERSION, key_version, segment_size, prefix)
+    wrap_nonce = os.urandom(crypto.NONCE_BYTES)
+    yield signed + wrap_nonce + wrap_aead.encrypt(wrap_nonce, data_key, signed + binding)
+    cipher, counter = AESGCM(data_key), 0
+    current = read_exact(source, segment_size)
+    while True:
+        # One segment of look-ahead tells whether this one is the last.
+        following = read_exact(source, segment_size) if len(current) == segment_size else b""
+        last = not following
+        yield cipher.encrypt(_nonce(prefix, counter, last), current, None)
+        if last:
+            return
+        current, counter = following, counter + 1
+
+
+def parse_header(data: bytes) -> Header:
+    if len(data) < HEADER_BYTES:
+        raise CiphertextInvalid("The encrypted file is truncated inside its header.")
+    magic, version, key_version, segment_size, prefix = _PREFIX.unpack(data[: _PREFIX.size])
+    if magic != MAGIC or version != FORMAT_VERSION:
+        raise CiphertextInvalid("Not an encrypted file of a known format.")
+    if not MIN_SEGMENT_SIZE <= segment_size <= MAX_SEGMENT_SIZE:
+        raise CiphertextInvalid("The encrypted file's header names an invalid segment size.")
+    return Header(
+        key_version=key_version,
+        segment_size=segment_size,
+        nonce_prefix=prefix,
+        signed=data[: _PREFIX.size],
+        wrapped_key=data[_PREFIX.size : HEADER_BYTES],
+    )
+
+
+def open_data_key(header: Header, *, wrap_aead: AESGCM, binding: bytes) -> AESGCM:
+    wrapped = header.wrapped_key
+    try:
+        key = wrap_aead.decrypt(
+            wrapped[: crypto.NONCE_BYTES], wrapped[crypto.NONCE_BYTES :], header.signed + binding
+        )
+    except InvalidTag:
+        raise CiphertextInvalid(
+            "The encrypted file's header failed authentication (tampered, or from another file)."
+        ) from None
+    return AESGCM(key)
+
+
+def decrypt(
+    header: Header, cipher: AESGCM, source: Readable, *, first_segment: int = 0, skip: int = 0
+) -> Iterator[bytes]:
+    """Yield verified plaintext segment by segment; ``source`` starts at ``first_segment``."""
+    size, counter = header.segment_size + TAG, first_segment
+    current = read_exact(source, size)
+    while True:
+        if len(current) < TAG:
+            raise CiphertextInvalid(f"The encrypted file is truncated at segment {counter}.")
+        following = read_exact(source, size) if len(current) == size else b""
+        last = not following
+        try:
+            plain = cipher.decrypt(_nonce(header.nonce_prefix, counter, last), current, None)
+        except InvalidTag:
+            raise CiphertextInvalid(
+                f"Segment {counter} of the encrypted file failed authentication "
+                "(tampered, reordered, truncated or spliced)."
+            ) from None
+        if skip:
+            plain, skip = plain[skip:], 0
+        if plain:
+            yield plain
+        if last:
+            return
+        current, counter = following, counter + 1
+
+
+def plaintext_size(stored: int, segment_size: int) -> int:
+    """The plaintext length of an encrypted file of ``stored`` bytes."""
+    body = stored - HEADER_BYTES
+    full, rest = divmod(body, segment_size + TAG)
+    segments = full + (1 if rest else 0)
+    if body < TAG or (rest and rest < TAG):
+        raise CiphertextInvalid("The encrypted file has an impossible length.")
+    return body - segments * TAG
