@@ -1,24 +1,57 @@
 """Recording audit events. Every service that acts calls ``record`` inside its transaction."""
 
+import ipaddress
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from audit import chain, checkpoints, hashing
 from audit.models import AuditEvent, Outcome
 
 _MAX_UA = 256
+_MAX_DETAIL_TEXT = 1000
+# Control and format characters (CR, LF, ANSI escapes, bidi overrides), lone surrogates and
+# the Unicode line and paragraph separators: any of them could end or fake a record in a
+# line-oriented log.
+_UNSAFE = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 
 
 def _clean(text: str, limit: int) -> str:
-    # Control characters (CR, LF, ANSI escapes) would let a user agent or a name forge a
-    # second record in a line-oriented log; they are replaced, and the text is bounded.
-    return "".join(
-        "\ufffd" if unicodedata.category(ch) in {"Cc", "Cf"} else ch for ch in text[:limit]
-    )
+    text = text[:limit]
+    if text.isascii() and text.isprintable():  # the common case, without a look at each char
+        return text
+    return "".join("\ufffd" if unicodedata.category(ch) in _UNSAFE else ch for ch in text)
+
+
+def _clean_details(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {_clean(str(k), 100): _clean_details(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_details(item) for item in value]
+    if isinstance(value, str):
+        return _clean(value, _MAX_DETAIL_TEXT)
+    return value
+
+
+def _clean_ip(value: str | None) -> str:
+    if not value:
+        return ""
+    try:
+        address = ipaddress.ip_address(value.strip())
+    except ValueError:
+        return _clean(value, 45)
+    mapped = getattr(address, "ipv4_mapped", None)
+    return str(mapped or address)
+
+
+def _uuid_or_none(value: Any) -> uuid.UUID | None:
+    # The hash must see the id as the database will give it back: a UUID, not any spelling.
+    return value if value is None or isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 @dataclass(frozen=True)
@@ -37,9 +70,10 @@ class Actor:
     def from_request(cls, request: HttpRequest) -> "Actor":
         auth = getattr(request, "auth", None)
         token_id = getattr(auth, "id", None) if auth is not None else None
+        user = request.user if request.user.is_authenticated else None
         return cls(
-            user=request.user if request.user.is_authenticated else None,
-            via="token" if token_id else "session",
+            user=user,
+            via="token" if token_id else ("session" if user is not None else "anonymous"),
             token_id=token_id,
             ip=request.META.get("REMOTE_ADDR"),
             user_agent=_clean(request.headers.get("User-Agent", ""), _MAX_UA),
@@ -49,6 +83,12 @@ class Actor:
     @classmethod
     def system(cls, label: str = "system", user: Any = None) -> "Actor":
         return cls(user=user, via=label)
+
+    @property
+    def spread_key(self) -> str:
+        """What spreads actors over the hash chains: the user, else the address."""
+        user_id = getattr(self.user, "pk", None)
+        return str(user_id or self.token_id or self.ip or self.via)
 
 
 def record(
@@ -62,20 +102,28 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event. Call inside the action's transaction so both commit or neither does."""
+    if outcome not in Outcome.values:
+        raise ValueError(f"outcome must be one of {Outcome.values}, not {outcome!r}")
     user = actor.user
-    return AuditEvent.objects.create(
-        occurred_at=timezone.now(),
-        action=action,
-        outcome=outcome,
-        actor_id=getattr(user, "pk", None),
-        actor_label=_clean(getattr(user, "email", "") or actor.via, 254),
-        auth_method=actor.via,
-        token_id=actor.token_id,
-        project_id=project_id,
-        object_type=object_type,
-        object_id=str(object_id),
-        ip=actor.ip,
-        user_agent=actor.user_agent,
-        request_id=actor.request_id,
-        details=details or {},
-    )
+    fields = {
+        "event_id": uuid.uuid4(),
+        "occurred_at": timezone.now(),
+        "action": _clean(action, 64),
+        "outcome": str(outcome),
+        "actor_id": _uuid_or_none(getattr(user, "pk", None)),
+        "actor_label": _clean(getattr(user, "email", "") or actor.via, 254),
+        "auth_method": _clean(actor.via, 16),
+        "token_id": _uuid_or_none(actor.token_id),
+        "project_id": _uuid_or_none(project_id),
+        "object_type": _clean(object_type, 32),
+        "object_id": _clean(str(object_id), 64),
+        "ip": _clean_ip(actor.ip),
+        "user_agent": _clean(actor.user_agent, _MAX_UA),
+        "request_id": _clean(actor.request_id, 64),
+        "details": _clean_details(hashing.json_safe(details or {})),
+    }
+    # No savepoint of its own: a failed record fails the action's transaction with it.
+    with transaction.atomic(savepoint=False):
+        event = chain.append(fields, spread_key=actor.spread_key)
+        checkpoints.request_after_commit()
+    return event
