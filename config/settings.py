@@ -121,6 +121,9 @@ else:
             # Shared by the web processes and the worker, unlike the per-process local memory.
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
+            # Django's default of 300 entries would let a flood of addresses cull sign-in
+            # throttle counters; culling starts far above any real lab's traffic here.
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
         }
     }
 
@@ -153,6 +156,20 @@ LABELKEEP_INVITATION_DAYS = env_int("LABELKEEP_INVITATION_DAYS", 7, minimum=1)
 LABELKEEP_LOGIN_MAX_FAILURES = env_int("LABELKEEP_LOGIN_MAX_FAILURES", 5, minimum=1)
 LABELKEEP_LOGIN_IP_MAX_FAILURES = env_int("LABELKEEP_LOGIN_IP_MAX_FAILURES", 30, minimum=1)
 LABELKEEP_LOGIN_LOCKOUT_SECONDS = env_int("LABELKEEP_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+
+# Audit log (docs/audit.md): hash chains, signed checkpoints, shipping to a SIEM.
+AUDIT_CHAINS = env_int("LABELKEEP_AUDIT_CHAINS", 16, minimum=1)
+AUDIT_CHECKPOINT_EVERY_EVENTS = env_int("LABELKEEP_AUDIT_CHECKPOINT_EVERY_EVENTS", 1000, minimum=1)
+AUDIT_CHECKPOINT_EVERY_MINUTES = env_int("LABELKEEP_AUDIT_CHECKPOINT_EVERY_MINUTES", 5, minimum=1)
+# A path to an Ed25519 PEM key; empty: generated into VAR_DIR on first use.
+AUDIT_SIGNING_KEY_FILE = env_str("LABELKEEP_AUDIT_SIGNING_KEY_FILE")
+AUDIT_TRUSTED_PUBLIC_KEYS = env_list("LABELKEEP_AUDIT_TRUSTED_PUBLIC_KEYS", [])
+AUDIT_SHIP_TO = env_list("LABELKEEP_AUDIT_SHIP_TO", [])
+AUDIT_SHIP_HTTP_TOKEN = env_str("LABELKEEP_AUDIT_SHIP_HTTP_TOKEN")
+AUDIT_SHIP_CA_FILE = env_str("LABELKEEP_AUDIT_SHIP_CA_FILE")
+AUDIT_SHIP_BATCH = env_int("LABELKEEP_AUDIT_SHIP_BATCH", 500, minimum=1)
+AUDIT_SHIP_TIMEOUT_SECONDS = env_int("LABELKEEP_AUDIT_SHIP_TIMEOUT_SECONDS", 10, minimum=1)
+AUDIT_SHIP_EVERY_SECONDS = env_int("LABELKEEP_AUDIT_SHIP_EVERY_SECONDS", 30, minimum=1)
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600, minimum=300)
 SESSION_COOKIE_HTTPONLY = True
@@ -187,6 +204,30 @@ STORAGES = {
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
 
+# Vault (docs/encryption.md): master key provider, key store, blob store.
+LABELKEEP_KEY_PROVIDER = env_choice("LABELKEEP_KEY_PROVIDER", "local", {"local", "aws-kms"})
+_master_key_file = env_str("LABELKEEP_MASTER_KEY_FILE")
+# The default keyring under var/ is generated on first use; a named one must already exist.
+LABELKEEP_MASTER_KEY_FILE = Path(_master_key_file or VAR_DIR / "master_keyring")
+LABELKEEP_MASTER_KEY_GENERATE = not _master_key_file
+LABELKEEP_KMS_KEY_ID = env_str("LABELKEEP_KMS_KEY_ID")
+if LABELKEEP_KEY_PROVIDER == "aws-kms" and not LABELKEEP_KMS_KEY_ID:
+    raise ImproperlyConfigured("LABELKEEP_KMS_KEY_ID is required with the aws-kms provider.")
+LABELKEEP_KMS_ENDPOINT_URL = env_str("LABELKEEP_KMS_ENDPOINT_URL")
+LABELKEEP_KMS_REGION = env_str("LABELKEEP_KMS_REGION", "us-east-1")
+LABELKEEP_KEYSTORE_URL = env_str("LABELKEEP_KEYSTORE_URL", (VAR_DIR / "keystore").as_uri())
+LABELKEEP_KEY_CACHE_SECONDS = env_int("LABELKEEP_KEY_CACHE_SECONDS", 60, minimum=0)
+S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL")
+S3_BUCKET = env_str("S3_BUCKET")
+S3_REGION = env_str("S3_REGION", "us-east-1")
+S3_ACCESS_KEY_ID = env_str("S3_ACCESS_KEY_ID")
+S3_SECRET_ACCESS_KEY = env_str("S3_SECRET_ACCESS_KEY")
+S3_ADDRESSING_STYLE = env_choice("S3_ADDRESSING_STYLE", "auto", {"auto", "path", "virtual"})
+LABELKEEP_BLOB_STORE = env_choice(
+    "LABELKEEP_BLOB_STORE", "s3" if S3_BUCKET else "filesystem", {"filesystem", "s3"}
+)
+LABELKEEP_BLOB_DIR = Path(env_str("LABELKEEP_BLOB_DIR", str(VAR_DIR / "blobs")))
+
 if env_str("EMAIL_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = env_str("EMAIL_HOST")
@@ -209,7 +250,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "core.api.CursorPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "core.api.exception_handler",
+    # Records denied requests in the audit log, then answers as core.api.exception_handler.
+    "EXCEPTION_HANDLER": "audit.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
@@ -254,6 +296,17 @@ CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Run by `celery beat` (or a worker started with --beat).
+CELERY_BEAT_SCHEDULE = {
+    "audit-checkpoint": {
+        "task": "audit.tasks.audit_checkpoint",
+        "schedule": 60.0,
+    },
+    "audit-ship": {
+        "task": "audit.tasks.audit_ship",
+        "schedule": float(AUDIT_SHIP_EVERY_SECONDS),
+    },
+}
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})
 LOGGING = {

@@ -2,15 +2,26 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts import urls as accounts_urls
 from core import views as core_views
+from projects import api_tokens, audit_viewer, views_tokens
+from projects import urls as projects_urls
 
 api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    *accounts_urls.api_urls,
+    *api_tokens.api_urls,
+    *projects_urls.api_urlpatterns,
+    path("audit/events", audit_viewer.AuditEventListApi.as_view(), name="audit_events"),
 ]
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="projects:list"), name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/v1/", include((api_v1, "api"))),
+    path("account/", include(([*accounts_urls.page_urls, *views_tokens.page_urls], "accounts"))),
+    path("projects/", include(projects_urls)),
+    path("invitations/", include((projects_urls.invitation_urlpatterns, "invitations"))),
+    path("audit/", include((audit_viewer.page_urls, "audit"))),
 ]

@@ -52,8 +52,7 @@ def _flatten(detail: Any, path: str = "") -> list[tuple[str, str, str]]:
     if isinstance(detail, dict):
         out: list[tuple[str, str, str]] = []
         for key, value in detail.items():
-            name = "" if key == "non_field_errors" else str(key)
-            out += _flatten(value, f"{path}.{name}" if path and name else (name or path))
+            out += _flatten(value, _join(path, key))
         return out
     if isinstance(detail, list):
         if all(isinstance(item, drf_exceptions.ErrorDetail) for item in detail):
@@ -64,6 +63,15 @@ def _flatten(detail: Any, path: str = "") -> list[tuple[str, str, str]]:
         return out
     code = getattr(detail, "code", None) or "invalid"
     return [(path, code, str(detail))]
+
+
+def _join(path: str, key: Any) -> str:
+    # ListField/ListSerializer children come keyed by int: name them like JSON paths (a[0]).
+    if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+        return f"{path}[{key}]"
+    if key == "non_field_errors":
+        return path
+    return f"{path}.{key}" if path else str(key)
 
 
 def _validation_response(exc: drf_exceptions.ValidationError) -> Response:
@@ -100,7 +108,11 @@ _DRF_CODES = {
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, errors.ApplicationError):
-        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+        response = Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+        # A 429 raised by a service says when to come back; clients read it from the header.
+        if exc.status == 429 and "retry_after" in exc.details:
+            response["Retry-After"] = str(exc.details["retry_after"])
+        return response
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

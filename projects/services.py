@@ -2,6 +2,7 @@
 in one transaction; callers pass an ``Actor`` and a project reached through ``access_project``.
 """
 
+import logging
 from typing import Any
 
 from django.db import transaction
@@ -10,12 +11,20 @@ from django.utils import timezone
 from accounts.models import User
 from audit.services import Actor, record
 from core.errors import Conflict, PermissionDenied, ValidationFailed
-from projects import permissions
+from projects import keys, permissions
 from projects.models import Project, Role, TaskType
 from projects.schemas import validate_label_schema
 
+logger = logging.getLogger(__name__)
+
 MAX_OVERLAP = 50
 _UPDATABLE = ("name", "description", "instructions", "label_schema", "overlap")
+
+
+def require_active(project: Project) -> None:
+    # Archived projects are frozen: nothing changes and nobody new gets access until a restore.
+    if project.is_archived:
+        raise Conflict("This project is archived; restore it first.", code="project_archived")
 
 
 def _check_overlap(overlap: int) -> None:
@@ -61,12 +70,15 @@ def project_create(
         object_type="project",
         object_id=str(project.pk),
     )
+    # The key lives outside the database; if the key provider is down, no project is created.
+    keys.project_key_create(actor=actor, project=project)
     return project
 
 
 @transaction.atomic
 def project_update(*, actor: Actor, project: Project, changes: dict[str, Any]) -> Project:
     """Change the given fields of a project (managers). Records which fields changed."""
+    require_active(project)
     unknown = sorted(set(changes) - set(_UPDATABLE))
     if unknown:
         raise ValidationFailed(
@@ -111,7 +123,7 @@ def project_archive(*, actor: Actor, project: Project, archived: bool = True) ->
     return project
 
 
-def _check_grant(actor: Actor, project: Project, role: Role) -> None:
+def require_grant(actor: Actor, project: Project, role: Role) -> None:
     if not permissions.can_grant(actor.user, project, role):
         raise PermissionDenied(
             f"You cannot grant the role '{role.value}', which is above your own.",
@@ -130,7 +142,8 @@ def _check_last_manager(project: Project, user: User, new_role: Role | None) -> 
 @transaction.atomic
 def member_add(*, actor: Actor, project: Project, user: User, role: Role) -> User:
     """Give an existing user a role on the project (managers and admins, up to their own rank)."""
-    _check_grant(actor, project, role)
+    require_active(project)
+    require_grant(actor, project, role)
     if permissions.role_of(user, project) is not None:
         raise Conflict(
             f"{user.email} is already a member of this project.",
@@ -156,11 +169,12 @@ def member_add(*, actor: Actor, project: Project, user: User, role: Role) -> Use
 @transaction.atomic
 def member_change_role(*, actor: Actor, project: Project, user: User, role: Role) -> User:
     """Change a member's role; neither the old nor the new role may be above the actor's."""
+    require_active(project)
     old = permissions.role_of(user, project)
     if old is None:
         raise ValidationFailed("Not a member of this project.", code="not_member")
-    _check_grant(actor, project, role)
-    _check_grant(actor, project, old)
+    require_grant(actor, project, role)
+    require_grant(actor, project, old)
     _check_last_manager(project, user, role)
     if old != role:
         permissions.member_set_role(project, user, role)
@@ -181,7 +195,7 @@ def member_remove(*, actor: Actor, project: Project, user: User) -> None:
     old = permissions.role_of(user, project)
     if old is None:
         raise ValidationFailed("Not a member of this project.", code="not_member")
-    _check_grant(actor, project, old)
+    require_grant(actor, project, old)
     _check_last_manager(project, user, None)
     permissions.member_set_role(project, user, None)
     record(

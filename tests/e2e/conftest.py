@@ -61,6 +61,16 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+@pytest.fixture(autouse=True)
+def _plain_static_names(settings):
+    # The live server serves static files from their sources (finders), which know nothing of
+    # the hashed names that ManifestStaticFilesStorage writes into pages.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def watched(browser, live_server) -> Iterator[Watched]:
     context = browser.new_context(base_url=live_server.url)
@@ -77,8 +87,13 @@ def watched(browser, live_server) -> Iterator[Watched]:
         result.dialogs.append(dialog.message)
         dialog.dismiss()
 
+    def on_response(response: Any) -> None:
+        if response.status >= 400 and "/static/" in response.url:
+            result.console_errors.append(f"{response.status} {response.url}")
+
     page.on("console", on_console)
     page.on("dialog", on_dialog)
+    page.on("response", on_response)
     yield result
     context.close()
 

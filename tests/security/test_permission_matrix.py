@@ -1,0 +1,308 @@
+"""Every API endpoint x every persona x own, foreign and missing objects.
+
+The expected status of each cell is derived from the role table (see ``tests/security/matrix``
+for the rules and why a refusal is a 403 or a 404). Each cell also checks for leaks: no body
+names a project the persona may not see, nor the members or invitees of a project the persona
+may not manage, and a refused request records no successful action. The schema tests at the
+bottom fail when an endpoint exists without a matrix entry, or an entry without an endpoint.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.db import transaction
+from drf_spectacular.generators import SchemaGenerator
+from rest_framework.test import APIClient
+
+from accounts.models import ApiToken, TokenScope, User
+from audit.models import AuditEvent
+from audit.services import Actor
+from projects import invitations, tokens
+from projects.models import Invitation, Role
+from projects.permissions import Need
+from tests.conftest import Lab, add_member
+from tests.factories import CLASSIFICATION_SCHEMA, make_user, strong_password
+from tests.security.matrix import (
+    MISSING,
+    PERSONAS,
+    Endpoint,
+    Persona,
+    Target,
+    audit_reader,
+    invitation_holder,
+    lab_admin,
+    on_project,
+    on_project_object,
+    own_token,
+    signed_in,
+)
+
+
+@dataclass
+class World:
+    """The lab plus what the endpoints point at: members, invitations and tokens."""
+
+    lab: Lab
+    objects: dict[str, dict[str, Any]]  # kind -> owner key -> object
+    clients: dict[str, APIClient]
+    accept_token: str
+
+
+def _invite(
+    by: User, email: str, project: Any = None, role: Role | None = None
+) -> tuple[Invitation, str]:
+    return invitations.invitation_create(
+        actor=Actor.system(user=by), email=email, project=project, role=role
+    )
+
+
+def _token(
+    user: User, name: str, scope: str = TokenScope.FULL, projects=None
+) -> tuple[ApiToken, str]:
+    created = tokens.token_create(
+        actor=Actor.system(user=user), name=name, scope=scope, projects=projects
+    )
+    return created.token, created.plaintext
+
+
+def _client(persona: Persona, lab: Lab, plaintexts: dict[str, str]) -> APIClient:
+    client = APIClient()
+    if persona.token:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintexts[persona.token]}")
+    elif not persona.anonymous:
+        client.force_login(getattr(lab, persona.user))  # a real session, through the middleware
+    return client
+
+
+@pytest.fixture
+def world(lab) -> World:
+    foreign_member = add_member(
+        lab.other_project, make_user(email="foreign-annotator@lab.test"), Role.ANNOTATOR
+    )
+    own_invitation, _ = _invite(lab.manager, "pending-own@lab.test", lab.project, Role.VIEWER)
+    foreign_invitation, _ = _invite(
+        lab.outsider, "pending-foreign@lab.test", lab.other_project, Role.VIEWER
+    )
+    lab_invitation, _ = _invite(lab.admin, "pending-lab@lab.test")
+    _accept, accept_token = _invite(lab.manager, "accept-me@lab.test", lab.project, Role.ANNOTATOR)
+    _, export_plain = _token(lab.manager, "export", TokenScope.EXPORT, [str(lab.project.pk)])
+    _, full_plain = _token(lab.manager, "full")
+    spare = {name: _token(getattr(lab, name), f"spare-{name}")[0] for name in
+             ("viewer", "annotator", "reviewer", "manager", "admin", "outsider")}  # fmt: skip
+    objects = {
+        "member": {"project": lab.annotator, "other_project": foreign_member},
+        "invitation": {
+            "project": own_invitation,
+            "other_project": foreign_invitation,
+            "lab": lab_invitation,
+        },
+        "token": spare,
+    }
+    plaintexts = {"export": export_plain, "full": full_plain}
+    clients = {persona.name: _client(persona, lab, plaintexts) for persona in PERSONAS}
+    return World(lab, objects, clients, accept_token)
+
+
+def _project_id(world: World, key: str) -> str:
+    return str(MISSING if key in ("missing", "") else getattr(world.lab, key).pk)
+
+
+def _object_id(world: World, kind: str, owner: str) -> str:
+    return str(MISSING if owner == "missing" else world.objects[kind][owner].pk)
+
+
+def _token_id(world: World, persona: Persona, owner: str) -> str:
+    if owner == "missing":
+        return str(MISSING)
+    mine = persona.user or "viewer"
+    theirs = "viewer" if mine == "outsider" else "outsider"
+    return str(world.objects["token"][mine if owner == "mine" else theirs].pk)
+
+
+def url_for(endpoint: Endpoint, world: World, persona: Persona, target: Target) -> str:
+    """Fill the schema's path template for this target."""
+    owner = target.owner or target.project
+    values = {
+        "project_id": lambda: _project_id(world, target.project),
+        "user_id": lambda: _object_id(world, "member", owner),
+        "invitation_id": lambda: _object_id(world, "invitation", owner),
+        "token_id": lambda: _token_id(world, persona, target.owner),
+        "token": lambda: "no-such-invitation" if owner == "missing" else world.accept_token,
+    }
+    return endpoint.path.format(
+        **{name: value() for name, value in values.items() if f"{{{name}}}" in endpoint.path}
+    )
+
+
+def _new_project(world: World) -> dict[str, Any]:
+    return {"name": "Matrix project", "label_schema": CLASSIFICATION_SCHEMA}
+
+
+ENDPOINTS = (
+    Endpoint("GET", "/api/v1/projects/", signed_in(200, export_token=True)),
+    Endpoint("POST", "/api/v1/projects/", lab_admin(201), _new_project),
+    Endpoint("GET", "/api/v1/projects/{project_id}", on_project(Need.VIEW, 200)),
+    Endpoint("PATCH", "/api/v1/projects/{project_id}", on_project(Need.MANAGE, 200),
+             lambda w: {"description": "changed by the matrix"}),
+    Endpoint("GET", "/api/v1/projects/{project_id}/members/", on_project(Need.MANAGE, 200)),
+    Endpoint("POST", "/api/v1/projects/{project_id}/members/", on_project(Need.MANAGE, 201),
+             lambda w: {"email": "matrix-new@lab.test", "role": "viewer"}),
+    Endpoint("PATCH", "/api/v1/projects/{project_id}/members/{user_id}",
+             on_project_object(Need.MANAGE, 200), lambda w: {"role": "viewer"}),
+    Endpoint("DELETE", "/api/v1/projects/{project_id}/members/{user_id}",
+             on_project_object(Need.MANAGE, 204)),
+    Endpoint("GET", "/api/v1/projects/{project_id}/invitations/", on_project(Need.MANAGE, 200)),
+    Endpoint("POST", "/api/v1/projects/{project_id}/invitations/", on_project(Need.MANAGE, 201),
+             lambda w: {"email": "matrix-invitee@lab.test", "role": "viewer"}),
+    Endpoint("DELETE", "/api/v1/projects/{project_id}/invitations/{invitation_id}",
+             on_project_object(Need.MANAGE, 204)),
+    Endpoint("GET", "/api/v1/invitations/", lab_admin(200)),
+    Endpoint("POST", "/api/v1/invitations/", lab_admin(201),
+             lambda w: {"email": "matrix-lab@lab.test"}),
+    Endpoint("DELETE", "/api/v1/invitations/{invitation_id}", lab_admin(204, (
+        Target("lab invitation", owner="lab"),
+        Target("a project's invitation", owner="project"),
+        Target("missing invitation", owner="missing"),
+    ))),
+    Endpoint("POST", "/api/v1/invitations/{token}/accept", invitation_holder(201),
+             lambda w: {"password": strong_password(), "full_name": "Matrix Newcomer"}),
+    # The accounts endpoints (issue 2): me for anyone signed in (export tokens read only);
+    # tokens are managed by people and full tokens, each seeing only their own.
+    Endpoint("GET", "/api/v1/me", signed_in(200, export_token=True)),
+    Endpoint("PATCH", "/api/v1/me", signed_in(200, export_token=False),
+             lambda w: {"full_name": "Renamed"}),
+    Endpoint("GET", "/api/v1/tokens/", signed_in(200, export_token=False)),
+    Endpoint("POST", "/api/v1/tokens/", signed_in(201, export_token=False),
+             lambda w: {"name": "matrix", "scope": "full"}),
+    Endpoint("GET", "/api/v1/tokens/{token_id}", own_token(200)),
+    Endpoint("DELETE", "/api/v1/tokens/{token_id}", own_token(204)),
+    # The audit viewer (issue 8): admins everything, managers the events of their projects.
+    Endpoint("GET", "/api/v1/audit/events", audit_reader(200)),
+)  # fmt: skip
+
+
+def forbidden_markers(world: World, persona: Persona, revealed: str = "") -> set[str]:
+    """What this persona's answers must never contain: projects it may not see (but the one
+    a success just revealed), and the members and invitees of projects it may not manage
+    (its own email aside)."""
+    lab = world.lab
+    member_emails = {
+        "project": {"viewer@lab.test", "annotator@lab.test", "reviewer@lab.test",
+                    "manager@lab.test", "pending-own@lab.test"},
+        "other_project": {"outsider@lab.test", "foreign-annotator@lab.test",
+                          "pending-foreign@lab.test"},
+    }  # fmt: skip
+    markers: set[str] = set()
+    for key in ("project", "other_project"):
+        needs = persona.needs(key)
+        project = getattr(lab, key)
+        if Need.VIEW not in needs and key != revealed:
+            markers |= {str(project.pk), project.name}
+        if Need.MANAGE not in needs:
+            markers |= member_emails[key]
+    if not persona.staff or persona.token == "export":
+        markers.add("pending-lab@lab.test")
+    own = getattr(lab, persona.user).email if persona.user else ""
+    return markers - {own}
+
+
+def successes() -> list[str]:
+    # token.used is recorded for every authenticated token call, allowed or not.
+    return list(
+        AuditEvent.objects.filter(outcome="success")
+        .exclude(action="token.used")
+        .values_list("action", flat=True)
+    )
+
+
+def run_cell(world: World, endpoint: Endpoint, persona: Persona, target: Target) -> list[str]:
+    """One request in a savepoint that is rolled back; returns the problems found."""
+    cache.clear()  # throttle counters
+    url = url_for(endpoint, world, persona, target)
+    body = endpoint.body(world) if endpoint.body else None
+    expected = endpoint.rule.expect(persona, target)
+    with transaction.atomic():
+        before = successes()
+        client = world.clients[persona.name]
+        response = client.generic(
+            endpoint.method, url, json.dumps(body) if body else "", "application/json"
+        )
+        revealed = target.project if endpoint.rule.reveals_target else ""
+        problems = _check(world, persona, response, expected, before, revealed)
+        transaction.set_rollback(True)
+    return [f"{persona.name} on {target.name}: {problem}" for problem in problems]
+
+
+def _mentions(text: str, marker: str) -> bool:
+    # Bounded on the left, so that "viewer@lab.test" is not found inside "reviewer@lab.test".
+    return re.search(rf"(?<![\w.+-]){re.escape(marker)}", text) is not None
+
+
+def _check(
+    world: World, persona: Persona, response, expected: int, before: list[str], revealed: str
+) -> list[str]:
+    problems = []
+    text = response.content.decode()
+    if response.status_code != expected:
+        problems.append(f"status {response.status_code}, expected {expected}: {text[:200]}")
+    if not (200 <= response.status_code < 300):
+        revealed = ""
+    markers = forbidden_markers(world, persona, revealed)
+    leaked = sorted(marker for marker in markers if _mentions(text, marker))
+    if leaked:
+        problems.append(f"leaked {leaked}")
+    if response.status_code >= 300 and successes() != before:
+        problems.append(f"refused, yet recorded {successes()[len(before) :]}")
+    if response.status_code >= 400 and set(response.json()) != {"error"}:
+        problems.append("error body is not the one error shape")
+    return problems
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[f"{e.method} {e.path}" for e in ENDPOINTS])
+def test_each_persona_gets_what_the_role_table_allows_and_nothing_leaks(world, endpoint):
+    problems = []
+    for persona in PERSONAS:
+        for target in endpoint.rule.targets:
+            problems += run_cell(world, endpoint, persona, target)
+    assert not problems, f"{endpoint.rule.description}:\n" + "\n".join(problems)
+
+
+def _schema_operations() -> set[tuple[str, str]]:
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    methods = {"get", "post", "put", "patch", "delete", "head", "options", "trace"}
+    return {
+        (method.upper(), path)
+        for path, operations in schema["paths"].items()
+        for method in operations
+        if method in methods
+    }
+
+
+def test_every_endpoint_in_the_openapi_schema_has_a_matrix_entry():
+    covered = {(endpoint.method, endpoint.path) for endpoint in ENDPOINTS}
+    missing = sorted(_schema_operations() - covered)
+    assert not missing, f"endpoints without a permission matrix entry: {missing}"
+
+
+def test_every_matrix_entry_names_an_endpoint_of_the_schema():
+    covered = [(endpoint.method, endpoint.path) for endpoint in ENDPOINTS]
+    assert len(covered) == len(set(covered)), "an endpoint is listed twice"
+    unknown = sorted(set(covered) - _schema_operations())
+    assert not unknown, f"matrix entries for endpoints the schema does not have: {unknown}"
+
+
+def test_the_world_holds_what_the_targets_point_at(world):
+    # Guards the matrix itself: an object that silently went missing would turn expected
+    # successes into 404s that still "pass" for every persona without the need.
+    assert Invitation.objects.filter(
+        email="pending-foreign@lab.test", project=world.lab.other_project
+    ).exists()
+    assert (
+        world.objects["member"]["other_project"]
+        .groups.filter(project_role__project=world.lab.other_project)
+        .exists()
+    )
