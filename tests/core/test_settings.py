@@ -19,11 +19,13 @@ PRODUCTION = {
     "SITE_URL": "https://labelkeep.example.org",
     "LABELKEEP_HTTPS": "true",
 }
-_OURS = {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "LABELKEEP_HTTPS", "ALLOWED_HOSTS"}
+# A production process sees only its own configuration: start from a bare environment, so
+# that nothing the test run (or an earlier test) put into os.environ leaks in.
+_KEPT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
 
 
 def manage(*args: str, extra: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k not in _OURS and not k.endswith("_FILE")}
+    base = {k: os.environ[k] for k in _KEPT if k in os.environ}
     environ = {**base, "LABELKEEP_VAR_DIR": str(tmp_path / "var"), **extra}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
