@@ -1,3 +1,4 @@
+import contextlib
 import ipaddress
 import re
 import uuid
@@ -70,8 +71,6 @@ class ProxyClientAddressMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if self.enabled:
             forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
-            try:
+            with contextlib.suppress(ValueError):
                 request.META["REMOTE_ADDR"] = str(ipaddress.ip_address(forwarded))
-            except ValueError:
-                pass
         return self.get_response(request)

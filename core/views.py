@@ -27,6 +27,6 @@ def _database_ok() -> bool:
 def _cache_ok() -> bool:
     try:
         cache.set("healthz", "1", timeout=5)
-        return cache.get("healthz") == "1"
+        return bool(cache.get("healthz") == "1")
     except Exception:  # noqa: BLE001 -- any failure means "not healthy", reported as such
         return False

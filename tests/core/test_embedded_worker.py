@@ -67,7 +67,8 @@ def test_a_job_queued_by_the_web_side_runs_on_the_embedded_worker(tmp_path):
             "-c",
             (
                 "from audit.services import Actor; from accounts import services; "
-                "services.password_reset_request(actor=Actor.system('test'), email='admin@lab.test')"
+                "services.password_reset_request("
+                "actor=Actor.system('test'), email='admin@lab.test')"
             ),
         )
         assert (tmp_path / "var" / "broker" / "queue").is_dir()
