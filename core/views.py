@@ -19,9 +19,10 @@ def _database_ok() -> bool:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-            return cursor.fetchone() == (1,)
+            row = cursor.fetchone()
     except Exception:  # noqa: BLE001 -- any failure means "not healthy", reported as such
         return False
+    return tuple(row or ()) == (1,)
 
 
 def _cache_ok() -> bool:

@@ -64,3 +64,10 @@ def test_client_address_comes_from_the_proxy_header_only_behind_a_proxy(rf, sett
     ProxyClientAddressMiddleware(view)(rf.get("/", HTTP_X_FORWARDED_FOR="x, 198.51.100.7"))
     ProxyClientAddressMiddleware(view)(rf.get("/", HTTP_X_FORWARDED_FOR="not-an-ip"))
     assert seen == ["10.0.0.2", "198.51.100.7", "127.0.0.1"]
+
+
+def test_health_endpoint_reports_database_and_cache_without_authentication(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": True, "cache": True}}
+    assert "no-cache" in response["Cache-Control"]
