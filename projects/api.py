@@ -1,10 +1,11 @@
-"""Projects and members over the API (``/api/v1/``); invitations are in ``api_invitations``.
+"""Projects and members over the API (``/api/v1/``); invitations are in ``api_invitations``,
+key operations and job progress in ``api_keys``.
 
 Each handler: input serializer -> ``access_project`` (or a lab-level permission) -> service or
 selector -> output serializer. Who may do what:
 
-- projects: any signed-in person lists and reads the projects they may see; lab admins create;
-  managers (and admins) change, archive and restore.
+- projects: any signed-in person lists and reads the projects they may see; lab admins create,
+  and delete (re-entering their password); managers (and admins) change, archive and restore.
 - members and project invitations: managers and admins only. Other roles do not list members:
   the role table gives them no need beyond ``view_project`` on the project itself, and the
   payload of a project already tells them their own role.
@@ -15,6 +16,7 @@ selector -> output serializer. Who may do what:
 from typing import Any
 
 from django.db import transaction
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions as drf_permissions
@@ -29,7 +31,7 @@ from accounts.models import TokenScope
 from audit.services import Actor
 from core.api import CursorPagination
 from core.errors import NotFound
-from projects import invitations, selectors, serializers, services
+from projects import deletion, invitations, selectors, serializers, services
 from projects.models import Project, Role
 from projects.permissions import Need, access_project
 
@@ -39,6 +41,8 @@ _ERROR_MEANINGS = {
     403: "Signed in, but your role or token does not allow this.",
     404: "No such object, or one you may not see.",
     409: "The object's state forbids this (archived project, used invitation, last manager).",
+    429: "Too many attempts; the `Retry-After` header says in how many seconds to try again.",
+    503: "The key provider, the key store or the file store cannot be reached.",
 }
 
 
@@ -152,8 +156,25 @@ class ProjectListApi(APIView):
         return Response(_project_out(request, project), status=status.HTTP_201_CREATED)
 
 
+class BodyOnDeleteSchema(AutoSchema):
+    """Documents a DELETE's JSON body (the step-up password), which drf-spectacular otherwise
+    leaves out for every method but PUT, PATCH and POST."""
+
+    def _get_request_body(self, direction: str = "request") -> Any:
+        method = self.method
+        if method == "DELETE":
+            self.method = "POST"  # only to pass the method check; the body is described alike
+        try:
+            return super()._get_request_body(direction)  # type: ignore[no-untyped-call]
+        finally:
+            self.method = method
+
+
 class ProjectDetailApi(APIView):
-    permission_classes = [SignedIn]
+    schema = BodyOnDeleteSchema()
+
+    def get_permissions(self) -> list[drf_permissions.BasePermission]:
+        return [LabAdmin()] if self.request.method == "DELETE" else [SignedIn()]
 
     @extend_schema(
         summary="Read a project",
@@ -187,6 +208,36 @@ class ProjectDetailApi(APIView):
             if archived is True:
                 services.project_archive(actor=actor, project=project, archived=True)
         return Response(_project_out(request, project))
+
+    @extend_schema(
+        summary="Delete a project for good (lab admins, re-entering their password)",
+        description=(
+            "Crypto-shredding: every version of the project's key is destroyed at once, which "
+            "makes its data unreadable everywhere, database backups and bucket versions "
+            "included. From then on the project answers 404 to everyone and is gone from every "
+            "list; a background job purges its rows and files (`purge_state`). A wrong password "
+            "is refused with 403 `reauthentication_failed`; repeated wrong passwords lock the "
+            "account out (429, with `Retry-After`), at the sign-in form too."
+        ),
+        parameters=[PROJECT_ID],
+        request=serializers.ProjectDeleteIn,
+        responses={
+            202: serializers.ShredReceiptOut,
+            **errors(400, 401, 403, 404, 409, 429, 503),
+        },
+    )
+    def delete(self, request: Request, project_id: str) -> Response:
+        data = serializers.ProjectDeleteIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = project_for(request, project_id, Need.MANAGE)
+        receipt = deletion.project_delete(
+            actor=Actor.from_request(request),
+            project=project,
+            password=data.validated_data["password"],
+        )
+        receipt.refresh_from_db()  # the purge may have run already (Celery in eager mode)
+        out = serializers.ShredReceiptOut(receipt)
+        return Response(out.data, status=status.HTTP_202_ACCEPTED)
 
 
 class MemberPagination(CursorPagination):

@@ -136,6 +136,17 @@ class ArchiveForm(forms.Form):
     archived = forms.BooleanField(required=False)
 
 
+class ProjectDeleteForm(forms.Form):
+    """Step-up re-authentication before crypto-shredding: the administrator's own password."""
+
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        max_length=512,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
 def role_choices(max_rank: int) -> list[tuple[str, str]]:
     """The roles someone of this rank may grant, highest first."""
     allowed = [role for role in Role if ROLE_RANK[role.value] <= max_rank]

@@ -8,10 +8,12 @@ import dataclasses
 import uuid
 
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from audit.models import Outcome
 from audit.services import Actor, record
-from core.errors import ApplicationError, PermissionDenied
+from core.errors import ApplicationError, Conflict, PermissionDenied
 from projects.models import Project
 from vault import config, reseal
 from vault.keys import KeyInfo, RewrapReport
@@ -61,10 +63,31 @@ def _enqueue_reencryption(job_id: uuid.UUID) -> None:
     project_reencrypt.delay(str(job_id))
 
 
+def _job_under_way(project: Project) -> ReencryptionJob | None:
+    """A job of the project that is queued or running, unless its worker has gone silent."""
+    fresh = timezone.now() - reseal.STALE_AFTER
+    under_way = Q(state=JobState.QUEUED, created_at__gt=fresh) | Q(
+        state=JobState.RUNNING, heartbeat_at__gt=fresh
+    )
+    return ReencryptionJob.objects.filter(under_way, project_id=project.pk).first()
+
+
 @transaction.atomic
 def project_reencrypt_start(*, actor: Actor, project: Project) -> ReencryptionJob:
-    """Queue a job that re-seals the project's stored values under its newest key (admins)."""
+    """Queue a job that re-seals the project's stored values under its newest key (admins).
+
+    Refused (409) while another job of the project is under way: two would be harmless, as
+    each batch locks its rows, but would do the same work twice.
+    """
     _require_admin(actor)
+    Project.objects.select_for_update().get(pk=project.pk)  # one start at a time per project
+    running = _job_under_way(project)
+    if running is not None:
+        raise Conflict(
+            "A re-encryption of this project is already under way.",
+            code="reencryption_under_way",
+            details={"job": str(running.pk)},
+        )
     job = reseal.job_create(project_id=project.pk, requested_by_id=actor.user.pk)
     record(
         actor=actor,

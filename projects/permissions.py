@@ -134,7 +134,11 @@ def can_create_projects(user: Any) -> bool:
 
 
 def visible_projects(user: Any, *, token: ApiToken | None = None) -> QuerySet[Project]:
-    """The projects the user may see (applying an export token's project list)."""
+    """The projects the user may see (applying an export token's project list).
+
+    A deleted project is seen by no one, lab administrators included, from the moment its
+    keys are destroyed, although its rows remain until the background purge removes them.
+    """
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return Project.objects.none()
     if user.is_staff:
@@ -143,6 +147,7 @@ def visible_projects(user: Any, *, token: ApiToken | None = None) -> QuerySet[Pr
         projects = get_objects_for_user(
             user, "projects.view_project", klass=Project, accept_global_perms=False
         )
+    projects = projects.filter(deleted_at__isnull=True)
     if token is not None and token.scope == TokenScope.EXPORT:
         projects = projects.filter(
             pk__in=TokenProjectScope.objects.filter(token=token).values("project_id")
@@ -155,8 +160,9 @@ def access_project(
 ) -> Project:
     """The project, if the user may do ``need`` on it.
 
-    Raises NotFound alike for a missing project and one the user may not see (no existence
-    oracle), and PermissionDenied when the user sees the project but lacks ``need``.
+    Raises NotFound alike for a missing project, a deleted one and one the user may not see
+    (no existence oracle), and PermissionDenied when the user sees the project but lacks
+    ``need``.
     """
     project = _project_or_none(project_id)
     if project is None or not has_need(user, project, Need.VIEW, token=token):
@@ -174,7 +180,10 @@ def _project_or_none(project_id: uuid.UUID | str) -> Project | None:
         pk = project_id if isinstance(project_id, uuid.UUID) else uuid.UUID(str(project_id))
     except ValueError:
         return None
-    return Project.objects.select_related("created_by").filter(pk=pk).first()
+    # A deleted project is missing for everyone: its keys are gone and its rows await the purge.
+    return (
+        Project.objects.select_related("created_by").filter(pk=pk, deleted_at__isnull=True).first()
+    )
 
 
 def member_set_role(project: Project, user: User, role: Role | None) -> Role | None:

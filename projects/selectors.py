@@ -16,6 +16,9 @@ from projects import permissions
 from projects.invitations import hash_invitation_token
 from projects.models import Invitation, Project, ProjectRole, Role
 from projects.permissions import Need
+from vault import config
+from vault.keys import KeyInfo
+from vault.models import ReencryptionJob, ShredReceipt
 
 INVITATION_STATUSES = ("pending", "accepted", "revoked", "expired")
 
@@ -135,3 +138,23 @@ def invitation_by_token(token: str) -> Invitation | None:
         .filter(token_hash=hash_invitation_token(token))
         .first()
     )
+
+
+def project_key_list(*, project: Project) -> list[KeyInfo]:
+    """The versions of the project's key, oldest first: ids, versions and times, never keys."""
+    return config.project_keys().versions(project.pk)
+
+
+def reencryption_job_latest(*, project: Project) -> ReencryptionJob | None:
+    return ReencryptionJob.objects.filter(project_id=project.pk).order_by("-created_at").first()
+
+
+def shred_receipt_get(*, receipt_id: Any) -> ShredReceipt | None:
+    """A deletion receipt by id, with ``requested_by_email``. Receipts outlive their projects,
+    so no project scopes them: callers show them to lab administrators only."""
+    pk = _uuid(receipt_id)
+    if pk is None:
+        return None
+    requester = User.objects.filter(pk=OuterRef("requested_by_id")).values("email")[:1]
+    receipts = ShredReceipt.objects.annotate(requested_by_email=Subquery(requester))
+    return receipts.filter(pk=pk).first()

@@ -11,6 +11,7 @@ from projects.models import Role, TaskType
 from projects.permissions import Need
 from projects.selectors import INVITATION_STATUSES
 from projects.services import MAX_OVERLAP
+from vault.models import PurgeState
 
 MAX_TEXT = 20_000
 
@@ -56,6 +57,17 @@ class ProjectListQuery(StrictSerializer):
     archived = serializers.BooleanField(default=False)
     cursor = serializers.CharField(required=False)
     page_size = serializers.IntegerField(required=False)
+
+
+class ProjectDeleteIn(StrictSerializer):
+    """Step-up re-authentication: the administrator's password, typed afresh."""
+
+    password = serializers.CharField(
+        trim_whitespace=False,
+        write_only=True,
+        max_length=512,
+        help_text="Your own password. Repeated wrong passwords lock the account out for a while.",
+    )
 
 
 class MemberAddIn(StrictSerializer):
@@ -187,6 +199,26 @@ class InvitationAcceptOut(serializers.Serializer[Any]):
     user = AcceptedUserOut()
     project = serializers.UUIDField(allow_null=True)
     role = serializers.ChoiceField(choices=Role.choices, allow_null=True)
+
+
+class ShredReceiptOut(serializers.Serializer[Any]):
+    """The record of a project's crypto-shredding: ids, times and counts, never names or data."""
+
+    id = serializers.UUIDField(help_text="The receipt's id.")
+    project_id = serializers.UUIDField()
+    destroyed_at = serializers.DateTimeField(help_text="When the project's keys were destroyed.")
+    key_ids = serializers.ListField(
+        child=serializers.CharField(), help_text="Key versions destroyed."
+    )
+    counts = serializers.DictField(
+        child=serializers.IntegerField(allow_null=True),
+        help_text="Rows per table and files found at deletion (files null if the store was down).",
+    )
+    purge_state = serializers.ChoiceField(
+        choices=PurgeState.choices, help_text="The background purge of rows and files."
+    )
+    purged_counts = serializers.DictField(child=serializers.IntegerField())
+    purged_at = serializers.DateTimeField(allow_null=True)
 
 
 class ErrorBodyOut(serializers.Serializer[Any]):

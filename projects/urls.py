@@ -4,7 +4,7 @@
 
 from django.urls import path
 
-from projects import api, api_invitations, views
+from projects import api, api_invitations, api_keys, views, views_keys
 
 app_name = "projects"
 
@@ -17,9 +17,13 @@ urlpatterns = [
         views.lab_invitation_revoke,
         name="lab_invitation_revoke",
     ),
+    path("deleted/<uuid:receipt_id>", views_keys.deletion_receipt, name="deleted"),
     path("<uuid:project_id>/", views.project_detail, name="detail"),
     path("<uuid:project_id>/settings", views.project_settings, name="settings"),
     path("<uuid:project_id>/archive", views.project_archive, name="archive"),
+    path("<uuid:project_id>/delete", views_keys.project_delete, name="delete"),
+    path("<uuid:project_id>/key/rotate", views_keys.key_rotate, name="key_rotate"),
+    path("<uuid:project_id>/key/reencrypt", views_keys.key_reencrypt, name="key_reencrypt"),
     path("<uuid:project_id>/members", views.project_members, name="members"),
     path("<uuid:project_id>/members/<uuid:user_id>/role", views.member_role, name="member_role"),
     path(
@@ -44,6 +48,21 @@ invitation_urlpatterns = [
 api_urlpatterns = [
     path("projects/", api.ProjectListApi.as_view(), name="project_list"),
     path("projects/<str:project_id>", api.ProjectDetailApi.as_view(), name="project_detail"),
+    path("projects/<str:project_id>/key", api_keys.ProjectKeyApi.as_view(), name="project_key"),
+    path(
+        "projects/<str:project_id>/key/rotate",
+        api_keys.ProjectKeyRotateApi.as_view(),
+        name="project_key_rotate",
+    ),
+    path(
+        "projects/<str:project_id>/key/reencrypt",
+        api_keys.ProjectReencryptApi.as_view(),
+        name="project_key_reencrypt",
+    ),
+    path("jobs/<str:job_id>", api_keys.JobDetailApi.as_view(), name="job_detail"),
+    path(
+        "vault/master-key/rotate", api_keys.MasterKeyRotateApi.as_view(), name="master_key_rotate"
+    ),
     path("projects/<str:project_id>/members/", api.MemberListApi.as_view(), name="member_list"),
     path(
         "projects/<str:project_id>/members/<str:user_id>",

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.services import Actor
 from core.errors import ApplicationError, NotFound, PermissionDenied
-from projects import forms, invitations, permissions, selectors, services
+from projects import forms, invitations, permissions, selectors, services, views_keys
 from projects.models import Invitation, Project, Role
 from projects.permissions import Need, access_project
 
@@ -120,7 +120,8 @@ def project_settings(request: HttpRequest, project_id: uuid.UUID) -> HttpRespons
         else:
             messages.success(request, "Settings saved.")
             return redirect("projects:settings", project_id=project.pk)
-    return _page(request, "settings.html", project, tab="settings", form=form)
+    sections = views_keys.settings_sections(request, project)
+    return _page(request, "settings.html", project, tab="settings", form=form, **sections)
 
 
 @login_required

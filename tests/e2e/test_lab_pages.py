@@ -29,13 +29,19 @@ def test_admin_signs_in_creates_a_project_and_invites_an_annotator(watched):
 
     page.get_by_role("link", name="New project").click()
     page.get_by_role("textbox", name="Name:", exact=True).fill("Contract clauses")
-    page.get_by_role("textbox", name="Labels:", exact=True).fill("Indemnity [1]\nTermination [2]\nOther [3]")
-    page.get_by_role("textbox", name="Instructions:", exact=True).fill("Pick the **clause type**. <script>alert(1)</script>")
+    page.get_by_role("textbox", name="Labels:", exact=True).fill(
+        "Indemnity [1]\nTermination [2]\nOther [3]"
+    )
+    page.get_by_role("textbox", name="Instructions:", exact=True).fill(
+        "Pick the **clause type**. <script>alert(1)</script>"
+    )
     page.get_by_role("button", name="Create project").click()
     page.wait_for_load_state()
     project = Project.objects.get(name="Contract clauses")
     assert [label["name"] for label in project.label_schema["labels"]] == [
-        "Indemnity", "Termination", "Other",
+        "Indemnity",
+        "Termination",
+        "Other",
     ]
     shoot(watched, "project-overview")
 

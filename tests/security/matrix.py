@@ -12,9 +12,10 @@ the one ``Need`` it requires. The statuses follow from the API's conventions:
 - 403 when the caller sees the project but lacks the need: the project's existence is no
   secret to them, so the answer may say "not allowed". The project is checked before the
   object, so a caller without the need gets 403 even for a missing object of a visible project;
-- 403 for lab-level actions (create a project, lab invitations) to anyone but a lab admin, for
-  the audit log to anyone who is neither an admin nor a manager of some project, and for
-  anything but reading and exporting to an export-scoped token.
+- 403 for lab-level actions (create a project, lab invitations, key operations, deleting a
+  project) to anyone but a lab admin, for the audit log to anyone who is neither an admin nor
+  a manager of some project, and for anything but reading and exporting to an export-scoped
+  token; a background job that the caller may not see is a 404, like a missing one.
 """
 
 import uuid
@@ -175,6 +176,41 @@ def audit_reader(success: int) -> "Rule":
         return success if (persona.staff or manages) and persona.token != "export" else 403
 
     return Rule("lab admins, and managers for their projects", (Target("-"),), expect)
+
+
+def lab_admin_on_project(success: int) -> "Rule":
+    """Key operations and deletion. Anyone but a lab admin is refused before the project is
+    looked up, so the 403 is the same for every id and reveals nothing; an admin sees every
+    project, so only a missing one is a 404."""
+    targets = (Target("own project", "project"), Target("foreign project", "other_project"),
+               Target("missing project", "missing"))  # fmt: skip
+
+    def expect(persona: Persona, target: Target) -> int:
+        if persona.anonymous:
+            return 401
+        if not persona.staff or persona.token == "export":
+            return 403
+        return project_status(persona, target.project, Need.MANAGE, success)
+
+    return Rule("lab admins, on a project they see", targets, expect)
+
+
+def lab_admin_job(success: int) -> "Rule":
+    """A re-encryption job: lab admins only; to anyone else it is not found, like a missing one."""
+    targets = (
+        Target("job of own project", "project", "project"),
+        Target("job of foreign project", "other_project", "other_project"),
+        Target("missing job", "project", "missing"),
+    )
+
+    def expect(persona: Persona, target: Target) -> int:
+        if persona.anonymous:
+            return 401
+        if not persona.staff or persona.token == "export" or target.owner == "missing":
+            return 404
+        return project_status(persona, target.project, Need.MANAGE, success)
+
+    return Rule("lab admins; a job is a 404 to anyone else", targets, expect)
 
 
 @dataclass(frozen=True)

@@ -35,11 +35,15 @@ from tests.security.matrix import (
     audit_reader,
     invitation_holder,
     lab_admin,
+    lab_admin_job,
+    lab_admin_on_project,
     on_project,
     on_project_object,
     own_token,
     signed_in,
 )
+from tests.vault.conftest import vault_dirs  # noqa: F401  (autouse: keys under tmp_path)
+from vault.models import JobState, ReencryptionJob
 
 
 @dataclass
@@ -101,7 +105,11 @@ def world(lab) -> World:
             "lab": lab_invitation,
         },
         "token": spare,
-    }
+        # Finished jobs: an unfinished one would make starting another a 409.
+        "job": {key: ReencryptionJob.objects.create(project_id=getattr(lab, key).pk,
+                                                    target_version=1, state=JobState.SUCCEEDED)
+                for key in ("project", "other_project")},
+    }  # fmt: skip
     plaintexts = {"export": export_plain, "full": full_plain}
     clients = {persona.name: _client(persona, lab, plaintexts) for persona in PERSONAS}
     return World(lab, objects, clients, accept_token)
@@ -132,6 +140,7 @@ def url_for(endpoint: Endpoint, world: World, persona: Persona, target: Target) 
         "invitation_id": lambda: _object_id(world, "invitation", owner),
         "token_id": lambda: _token_id(world, persona, target.owner),
         "token": lambda: "no-such-invitation" if owner == "missing" else world.accept_token,
+        "job_id": lambda: _object_id(world, "job", owner),
     }
     return endpoint.path.format(
         **{name: value() for name, value in values.items() if f"{{{name}}}" in endpoint.path}
@@ -182,6 +191,15 @@ ENDPOINTS = (
     Endpoint("DELETE", "/api/v1/tokens/{token_id}", own_token(204)),
     # The audit viewer (issue 8): admins everything, managers the events of their projects.
     Endpoint("GET", "/api/v1/audit/events", audit_reader(200)),
+    # Key operations and deletion (issue 3): lab admins only. The admin's password is sent by
+    # everyone; the others are refused before it is looked at.
+    Endpoint("DELETE", "/api/v1/projects/{project_id}", lab_admin_on_project(202),
+             lambda w: {"password": w.lab.admin.raw_password}),
+    Endpoint("GET", "/api/v1/projects/{project_id}/key", lab_admin_on_project(200)),
+    Endpoint("POST", "/api/v1/projects/{project_id}/key/rotate", lab_admin_on_project(200)),
+    Endpoint("POST", "/api/v1/projects/{project_id}/key/reencrypt", lab_admin_on_project(202)),
+    Endpoint("GET", "/api/v1/jobs/{job_id}", lab_admin_job(200)),
+    Endpoint("POST", "/api/v1/vault/master-key/rotate", lab_admin(200)),
 )  # fmt: skip
 
 
@@ -306,3 +324,7 @@ def test_the_world_holds_what_the_targets_point_at(world):
         .groups.filter(project_role__project=world.lab.other_project)
         .exists()
     )
+    for key in ("project", "other_project"):
+        job = world.objects["job"][key]
+        assert job.project_id == getattr(world.lab, key).pk
+        assert ReencryptionJob.objects.filter(pk=job.pk, state=JobState.SUCCEEDED).exists()
