@@ -107,6 +107,24 @@ def client_for(user: User) -> APIClient:
 
 
 @pytest.fixture(autouse=True)
+def vault_dirs(settings, tmp_path):
+    """Keys, key store and encrypted files of each test under its own tmp_path, so no test
+    sees (or rotates) keys that another test or an earlier run left in var/."""
+    from vault import config
+
+    settings.LABELKEEP_KEY_PROVIDER = "local"
+    settings.LABELKEEP_MASTER_KEY_FILE = tmp_path / "master_keyring"
+    settings.LABELKEEP_MASTER_KEY_GENERATE = True
+    settings.LABELKEEP_KEYSTORE_URL = (tmp_path / "keystore").as_uri()
+    settings.LABELKEEP_BLOB_STORE = "filesystem"
+    settings.LABELKEEP_BLOB_DIR = tmp_path / "blobs"
+    settings.LABELKEEP_KEY_CACHE_SECONDS = 60
+    config.reset()
+    yield tmp_path
+    config.reset()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Argon2 is deliberately slow; tests create hundreds of users. Production hashing is
     # checked by tests/accounts (the setting itself) and by logging in through real forms.

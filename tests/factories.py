@@ -11,14 +11,22 @@ def strong_password() -> str:
     return secrets.token_urlsafe(16)
 
 
+# Each test user's plaintext password, so tests can sign in through the real forms.
+_passwords: dict[str, str] = {}
+
+
 def make_user(email: str | None = None, **fields: Any) -> User:
-    """A user with a random password, readable afterwards as ``user.raw_password``."""
+    """A user with a random password, readable afterwards with ``password_of(user)``."""
     password = fields.pop("password", None) or strong_password()
     user = User.objects.create_user(
         email or f"person{next(_sequence)}@lab.test", password, **fields
     )
-    user.raw_password = password  # type: ignore[attr-defined]
+    _passwords[user.email] = password
     return user
+
+
+def password_of(user: User) -> str:
+    return _passwords[user.email]
 
 
 CLASSIFICATION_SCHEMA: dict[str, Any] = {

@@ -59,11 +59,6 @@ def make_token(user: User, scope: str = TokenScope.FULL, projects=None, **kwargs
     return created.token, created.plaintext
 
 
-def password_of(user: User) -> str:
-    """The password tests.factories.make_user generated for ``user``."""
-    return str(vars(user)["raw_password"])
-
-
 def bearer(plaintext: str) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Bearer {plaintext}"}
 

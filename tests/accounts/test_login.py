@@ -6,8 +6,8 @@ from django.shortcuts import resolve_url
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from tests.accounts.conftest import csrf_post, password_of, sign_in
-from tests.factories import make_user
+from tests.accounts.conftest import csrf_post, sign_in
+from tests.factories import make_user, password_of
 
 LOGIN = "/account/login/"
 FAILED = "Incorrect email or password."

@@ -7,8 +7,8 @@ from django.test import Client
 from accounts import services, throttle
 from audit.models import AuditEvent
 from audit.services import Actor
-from tests.accounts.conftest import csrf_post, password_of, sign_in
-from tests.factories import make_user, strong_password
+from tests.accounts.conftest import csrf_post, sign_in
+from tests.factories import make_user, password_of, strong_password
 
 CHANGE = "/account/password/"
 RESET = "/account/password/reset/"

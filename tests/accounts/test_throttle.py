@@ -6,8 +6,8 @@ import pytest
 from accounts import services, throttle
 from audit.models import AuditEvent
 from audit.services import Actor
-from tests.accounts.conftest import password_of, sign_in
-from tests.factories import make_user
+from tests.accounts.conftest import sign_in
+from tests.factories import make_user, password_of
 
 LOCKED_15 = "Too many failed sign-in attempts. Try again in 15 minutes."
 

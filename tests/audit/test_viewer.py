@@ -13,6 +13,7 @@ from audit.models import AuditEvent
 from audit.services import Actor, record
 from projects import tokens
 from tests.conftest import client_for
+from tests.factories import password_of
 
 API = "/api/v1/audit/events"
 
@@ -213,3 +214,17 @@ def test_an_export_token_never_reads_the_audit_log(logged):
     assert response.status_code == 403
     denial = AuditEvent.objects.filter(action="request.denied").get()
     assert (denial.auth_method, denial.token_id) == ("token", created.token.pk)
+
+
+def test_the_page_no_longer_offers_a_deleted_project_in_its_filter(logged):
+    from projects.deletion import project_delete
+
+    name = logged.other_project.name
+    admin_page = _page_client(logged.admin)
+    assert name in admin_page.get("/audit/").content.decode()
+    project_delete(
+        actor=Actor.system(user=logged.admin),
+        project=logged.other_project,
+        password=password_of(logged.admin),
+    )
+    assert name not in admin_page.get("/audit/").content.decode()

@@ -6,7 +6,6 @@ import pytest
 from tests.conftest import make_project
 from tests.e2e.conftest import Watched, sign_in
 from tests.factories import make_user, strong_password
-from tests.vault.conftest import vault_dirs  # noqa: F401  (autouse: keys and files under tmp_path)
 from vault.models import ShredReceipt
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

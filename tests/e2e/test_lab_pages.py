@@ -10,7 +10,7 @@ import pytest
 
 from projects.models import Invitation, Project
 from tests.e2e.conftest import Watched, sign_in
-from tests.factories import make_user
+from tests.factories import make_user, password_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -24,7 +24,7 @@ def shoot(watched: Watched, name: str) -> None:
 def test_admin_signs_in_creates_a_project_and_invites_an_annotator(watched):
     admin = make_user("lead@lab.test", is_staff=True)
     page = watched.page
-    sign_in(watched, admin.email, admin.raw_password)
+    sign_in(watched, admin.email, password_of(admin))
     assert page.url.endswith("/projects/")
 
     page.get_by_role("link", name="New project").click()

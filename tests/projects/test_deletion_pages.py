@@ -11,7 +11,7 @@ from accounts.models import User
 from audit.models import AuditEvent, Outcome
 from projects.deletion import project_purge
 from projects.models import Project
-from tests.vault.conftest import vault_dirs  # noqa: F401  (autouse: keys and files under tmp_path)
+from tests.factories import password_of
 from vault import config
 from vault.models import JobState, ReencryptionJob, ShredReceipt
 
@@ -110,7 +110,7 @@ def test_a_second_reencryption_is_refused_with_a_message(lab):
 @pytest.mark.parametrize("action", ["key/rotate", "key/reencrypt", "delete"])
 def test_only_lab_admins_may_act_whatever_their_role(lab, persona, action):
     user = getattr(lab, persona)
-    response = post(browser(user), page(lab.project, action), {"password": user.raw_password})
+    response = post(browser(user), page(lab.project, action), {"password": password_of(user)})
     assert response.status_code == 403
     assert key_versions(lab.project) == [1]
     assert not ReencryptionJob.objects.exists()
@@ -148,7 +148,7 @@ def test_the_settings_page_survives_an_unreachable_key_store(lab, tmp_path):
 
 def test_deleting_with_the_password_shows_the_receipt(lab):
     client = browser(lab.admin)
-    response = post(client, page(lab.project, "delete"), {"password": lab.admin.raw_password})
+    response = post(client, page(lab.project, "delete"), {"password": password_of(lab.admin)})
     receipt = ShredReceipt.objects.get(project_id=lab.project.pk)
     assert response.status_code == 302
     assert response["Location"] == f"/projects/deleted/{receipt.pk}"
@@ -191,14 +191,14 @@ def test_repeated_wrong_passwords_lock_the_deletion_out(lab, settings):
     client = browser(lab.admin)
     for guess in ("one", "two"):
         post(client, page(lab.project, "delete"), {"password": guess})
-    response = post(client, page(lab.project, "delete"), {"password": lab.admin.raw_password})
+    response = post(client, page(lab.project, "delete"), {"password": password_of(lab.admin)})
     followed = client.get(response["Location"])
     assert any("Too many wrong passwords" in message for message in shown_messages(followed))
     assert not ShredReceipt.objects.exists()
 
 
 def test_after_deletion_every_persona_gets_404_and_no_list_shows_it(lab):
-    post(browser(lab.admin), page(lab.project, "delete"), {"password": lab.admin.raw_password})
+    post(browser(lab.admin), page(lab.project, "delete"), {"password": password_of(lab.admin)})
     assert Project.objects.filter(pk=lab.project.pk).exists()  # not purged yet
     for persona in PERSONAS:
         client = browser(getattr(lab, persona))
@@ -211,7 +211,7 @@ def test_after_deletion_every_persona_gets_404_and_no_list_shows_it(lab):
 
 
 def test_the_receipt_page_is_for_lab_admins_only(lab):
-    post(browser(lab.admin), page(lab.project, "delete"), {"password": lab.admin.raw_password})
+    post(browser(lab.admin), page(lab.project, "delete"), {"password": password_of(lab.admin)})
     receipt = ShredReceipt.objects.get(project_id=lab.project.pk)
     url = f"/projects/deleted/{receipt.pk}"
     for persona in ("manager", "outsider"):
@@ -221,7 +221,7 @@ def test_the_receipt_page_is_for_lab_admins_only(lab):
 
 
 def test_the_receipt_shows_what_the_purge_removed_once_it_has_run(lab):
-    post(browser(lab.admin), page(lab.project, "delete"), {"password": lab.admin.raw_password})
+    post(browser(lab.admin), page(lab.project, "delete"), {"password": password_of(lab.admin)})
     receipt = project_purge(receipt_id=ShredReceipt.objects.get(project_id=lab.project.pk).pk)
     html = browser(lab.admin).get(f"/projects/deleted/{receipt.pk}").content.decode()
     assert "Purged" in html

@@ -20,9 +20,8 @@ from projects import keys, tokens
 from projects.deletion import project_purge
 from projects.models import Project
 from tests.conftest import client_for
-
-# vault_dirs (autouse) keeps this module's keyring, key store and files under tmp_path.
-from tests.vault.conftest import SealedNote, seal_notes, vault_dirs  # noqa: F401
+from tests.factories import password_of
+from tests.vault.conftest import SealedNote, seal_notes
 from vault import config, fields, reseal
 from vault.models import JobState, PurgeState, ReencryptionJob, ShredReceipt
 
@@ -65,7 +64,7 @@ def registry(sealed_note_table, monkeypatch):
 
 
 def test_deleting_a_project_answers_202_with_its_receipt_and_records_it(lab):
-    response = delete(client_for(lab.admin), lab.project, lab.admin.raw_password)
+    response = delete(client_for(lab.admin), lab.project, password_of(lab.admin))
     assert response.status_code == 202, response.json()
     body = response.json()
     receipt = ShredReceipt.objects.get(project_id=lab.project.pk)
@@ -90,7 +89,7 @@ def test_a_deleted_project_is_not_found_by_anyone_and_gone_from_every_list_befor
         scope=TokenScope.EXPORT,
         projects=[str(lab.project.pk)],
     )
-    assert delete(client_for(lab.admin), lab.project, lab.admin.raw_password).status_code == 202
+    assert delete(client_for(lab.admin), lab.project, password_of(lab.admin)).status_code == 202
     assert Project.objects.filter(pk=lab.project.pk).exists()  # rows remain until the purge
     for persona in ("admin", "manager", "reviewer", "annotator", "viewer", "outsider"):
         client = client_for(getattr(lab, persona))
@@ -104,7 +103,7 @@ def test_a_deleted_project_is_not_found_by_anyone_and_gone_from_every_list_befor
     admin = client_for(lab.admin)
     assert admin.get(project_url(lab.project, "/key")).status_code == 404
     assert admin.patch(project_url(lab.project), {"name": "x"}, format="json").status_code == 404
-    assert delete(admin, lab.project, lab.admin.raw_password).status_code == 404
+    assert delete(admin, lab.project, password_of(lab.admin)).status_code == 404
     pipeline = APIClient()
     pipeline.credentials(HTTP_AUTHORIZATION=f"Bearer {export.plaintext}")
     assert pipeline.get(project_url(lab.project)).status_code == 404
@@ -130,7 +129,7 @@ def test_repeated_wrong_passwords_are_throttled_like_sign_in_with_retry_after(la
     statuses = [delete(client, lab.project, f"guess {n}").status_code for n in range(3)]
     assert statuses == [403, 403, 429]
     # Locked out: even the right password is refused unchecked until the lockout ends.
-    response = delete(client, lab.project, lab.admin.raw_password)
+    response = delete(client, lab.project, password_of(lab.admin))
     assert response.status_code == 429
     error = response.json()["error"]
     assert error["code"] == "reauthentication_throttled"
@@ -294,7 +293,7 @@ def test_an_unknown_job_is_not_found(lab, job_id):
 
 def test_the_jobs_of_a_deleted_project_are_not_found(lab):
     job = ReencryptionJob.objects.create(project_id=lab.project.pk, target_version=1)
-    delete(client_for(lab.admin), lab.project, lab.admin.raw_password)
+    delete(client_for(lab.admin), lab.project, password_of(lab.admin))
     assert client_for(lab.admin).get(f"/api/v1/jobs/{job.pk}").status_code == 404
 
 
@@ -339,7 +338,7 @@ def test_master_key_rotation_names_a_bad_field(lab):
 
 def test_deleting_queues_one_purge_that_removes_the_rows(lab, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as queued:
-        delete(client_for(lab.admin), lab.project, lab.admin.raw_password)
+        delete(client_for(lab.admin), lab.project, password_of(lab.admin))
     assert len(queued) == 1  # project_purge.delay(receipt id), once the deletion commits
     receipt = ShredReceipt.objects.get(project_id=lab.project.pk)
     assert project_purge(receipt_id=receipt.pk).purge_state == PurgeState.PURGED

@@ -25,7 +25,7 @@ from projects import invitations, tokens
 from projects.models import Invitation, Role
 from projects.permissions import Need
 from tests.conftest import Lab, add_member
-from tests.factories import CLASSIFICATION_SCHEMA, make_user, strong_password
+from tests.factories import CLASSIFICATION_SCHEMA, make_user, password_of, strong_password
 from tests.security.matrix import (
     MISSING,
     PERSONAS,
@@ -42,7 +42,6 @@ from tests.security.matrix import (
     own_token,
     signed_in,
 )
-from tests.vault.conftest import vault_dirs  # noqa: F401  (autouse: keys under tmp_path)
 from vault.models import JobState, ReencryptionJob
 
 
@@ -194,7 +193,7 @@ ENDPOINTS = (
     # Key operations and deletion (issue 3): lab admins only. The admin's password is sent by
     # everyone; the others are refused before it is looked at.
     Endpoint("DELETE", "/api/v1/projects/{project_id}", lab_admin_on_project(202),
-             lambda w: {"password": w.lab.admin.raw_password}),
+             lambda w: {"password": password_of(w.lab.admin)}),
     Endpoint("GET", "/api/v1/projects/{project_id}/key", lab_admin_on_project(200)),
     Endpoint("POST", "/api/v1/projects/{project_id}/key/rotate", lab_admin_on_project(200)),
     Endpoint("POST", "/api/v1/projects/{project_id}/key/reencrypt", lab_admin_on_project(202)),

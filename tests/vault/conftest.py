@@ -1,4 +1,4 @@
-"""Every vault test gets its own master keyring, key store and file store under tmp_path.
+"""Fixtures of the vault tests (every test's vault directories come from the root conftest).
 
 The S3/KMS server is not started here: tests that need it ask for ``moto_endpoint``.
 """
@@ -9,22 +9,9 @@ from collections.abc import Sequence
 import pytest
 from django.db import connection, models
 
+# Each test's keyring, key store and files are under its tmp_path: `vault_dirs`, an autouse
+# fixture of the root conftest.
 from tests.s3 import aws_env, moto_endpoint, s3_bucket  # noqa: F401  (fixtures)
-from vault import config
-
-
-@pytest.fixture(autouse=True)
-def vault_dirs(settings, tmp_path):
-    settings.LABELKEEP_KEY_PROVIDER = "local"
-    settings.LABELKEEP_MASTER_KEY_FILE = tmp_path / "master_keyring"
-    settings.LABELKEEP_MASTER_KEY_GENERATE = True
-    settings.LABELKEEP_KEYSTORE_URL = (tmp_path / "keystore").as_uri()
-    settings.LABELKEEP_BLOB_STORE = "filesystem"
-    settings.LABELKEEP_BLOB_DIR = tmp_path / "blobs"
-    settings.LABELKEEP_KEY_CACHE_SECONDS = 60
-    config.reset()
-    yield tmp_path
-    config.reset()
 
 
 class SealedNote(models.Model):

@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 
 import vault
 from audit.models import AuditEvent
+from tests.factories import password_of
 from vault import config
 from vault.models import ShredReceipt
 
@@ -70,7 +71,7 @@ def test_project_delete_asks_for_the_password_and_prints_the_receipt(admin, proj
         "--actor",
         admin.email,
         "--password-stdin",
-        stdin=admin.raw_password + "\n",
+        stdin=password_of(admin) + "\n",
         monkeypatch=monkeypatch,
     )
     receipt = json.loads(out)

@@ -11,6 +11,7 @@ from core.errors import Conflict, PermissionDenied
 from projects.deletion import project_delete, project_purge
 from projects.models import Project, ProjectRole
 from tests.conftest import make_project
+from tests.factories import password_of
 from tests.s3 import closed_port_url
 from tests.vault.conftest import seal_notes
 from tests.vault.snapshots import database_copy, sealed_bodies
@@ -24,7 +25,7 @@ def delete(admin, project, password=None):
     return project_delete(
         actor=Actor.system(user=admin),
         project=project,
-        password=admin.raw_password if password is None else password,
+        password=password_of(admin) if password is None else password,
     )
 
 
@@ -40,7 +41,7 @@ def actions(project_id) -> list[str]:
 def test_only_lab_administrators_delete_projects(lab, who):
     user = getattr(lab, who)
     with pytest.raises(PermissionDenied) as caught:
-        delete(user, lab.project, password=user.raw_password)
+        delete(user, lab.project, password=password_of(user))
     assert caught.value.code == "not_admin"
     assert config.project_keys().versions(lab.project.pk)
 
