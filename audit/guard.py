@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -67,7 +68,10 @@ def install(connection: BaseDatabaseWrapper) -> None:
     elif connection.vendor == "sqlite":
         statements = [s for table in GUARDED_TABLES for s in _sqlite_statements(table)]
     else:
-        raise NotImplementedError(f"No append-only triggers for {connection.vendor}.")
+        raise ImproperlyConfigured(
+            f"Labelkeep runs on PostgreSQL or SQLite; {connection.vendor} has no append-only "
+            "audit triggers."
+        )
     with connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)
