@@ -2,6 +2,9 @@
 
 import io
 import os
+import threading
+import time
+from functools import partial
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: TID251 -- a bare key
@@ -181,6 +184,95 @@ def test_no_plaintext_of_a_bad_segment_is_released():
     with pytest.raises(CiphertextInvalid, match="Segment 2"):
         decrypt_into(released, bytes(blob))
     assert b"".join(released) == data[: 2 * SEG]
+
+
+def pipeline_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("vault-segments")]
+
+
+def test_a_truncated_file_releases_every_whole_segment_before_failing():
+    data = os.urandom(SEG * 6)
+    released: list[bytes] = []
+    with pytest.raises(CiphertextInvalid, match="truncated at segment 4"):
+        decrypt_into(released, encrypt(data)[: H + 4 * STORED_SEG + 5])
+    assert b"".join(released) == data[: 4 * SEG]
+
+
+class FailingAfter:
+    """A stream that serves ``data`` in reads of ``size``, then fails on the next read."""
+
+    def __init__(self, data: bytes, size: int) -> None:
+        self.parts = [data[i : i + size] for i in range(0, len(data), size)]
+
+    def read(self, size: int, /) -> bytes:
+        if not self.parts:
+            raise OSError("disk gone")
+        return self.parts.pop(0)
+
+
+def test_a_read_error_reaches_the_reader_after_the_segments_before_it():
+    data = os.urandom(SEG * 8)
+    blob = encrypt(data)
+    header = streaming.parse_header(blob[:H])
+    cipher = streaming.open_data_key(header, wrap_aead=WRAP, binding=BIND)
+    source = FailingAfter(blob[H : H + 5 * STORED_SEG], STORED_SEG)
+    released: list[bytes] = []
+    with pytest.raises(OSError, match="disk gone"):
+        released.extend(streaming.decrypt(header, cipher, source))
+    # Segment 4 was read but not its successor, which tells whether segment 4 is the last.
+    assert b"".join(released) == data[: 4 * SEG]
+
+
+def test_a_source_error_while_encrypting_comes_after_the_segments_before_it():
+    source = FailingAfter(b"x" * SEG * 3, SEG)
+    chunks = streaming.encrypt(
+        wrap_aead=WRAP, key_version=1, binding=BIND, source=source, segment_size=SEG
+    )
+    produced: list[bytes] = []
+    with pytest.raises(OSError, match="disk gone"):
+        produced.extend(chunks)
+    assert [len(chunk) for chunk in produced] == [H, STORED_SEG, STORED_SEG]
+    assert pipeline_threads() == []
+
+
+def test_a_writer_that_stops_early_leaves_no_thread_behind():
+    source = io.BytesIO(bytes(SEG * 40))
+    chunks = streaming.encrypt(
+        wrap_aead=WRAP, key_version=1, binding=BIND, source=source, segment_size=SEG
+    )
+    assert [len(next(chunks)), len(next(chunks))] == [H, STORED_SEG]
+    assert pipeline_threads() != []
+    chunks.close()
+    assert pipeline_threads() == []
+
+
+def test_segments_finishing_out_of_order_are_released_in_order():
+    def job(delay: float, value: bytes) -> bytes:
+        time.sleep(delay)
+        return value
+
+    jobs = [partial(job, 0.05 if i % 2 == 0 else 0.0, bytes([i])) for i in range(8)]
+    assert list(streaming._in_order(iter(jobs))) == [bytes([i]) for i in range(8)]
+
+
+def test_a_writer_stops_at_an_error_of_the_pool_and_leaves_no_thread_behind(monkeypatch):
+    def failing_jobs(*args):
+        yield lambda: b"first"
+        yield partial(streaming._raise, OSError("worker failed"))
+        yield lambda: b"never"
+
+    monkeypatch.setattr(streaming, "_seal_jobs", failing_jobs)
+    produced: list[bytes] = []
+    chunks = streaming.encrypt(wrap_aead=WRAP, key_version=1, binding=BIND, source=io.BytesIO())
+    with pytest.raises(OSError, match="worker failed"):
+        produced.extend(chunks)
+    assert produced[1:] == [b"first"]
+    assert pipeline_threads() == []
+
+
+def test_many_segments_round_trip_in_order_through_the_pool():
+    data = b"".join(i.to_bytes(4, "big") * (SEG // 4) for i in range(500))
+    assert decrypt(encrypt(data)) == data
 
 
 def test_reading_from_an_offset_starts_mid_file_and_still_verifies():
