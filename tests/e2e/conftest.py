@@ -38,6 +38,8 @@ class Watched:
     page: Any
     console_errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
+    # What the "person" answers to a confirmation dialog; any dialog is recorded either way.
+    confirm: bool = False
 
     def csp_violations(self) -> list[str]:
         return list(self.page.evaluate("window.__cspViolations || []"))
@@ -85,7 +87,10 @@ def watched(browser, live_server) -> Iterator[Watched]:
 
     def on_dialog(dialog: Any) -> None:
         result.dialogs.append(dialog.message)
-        dialog.dismiss()
+        if result.confirm:
+            dialog.accept()
+        else:
+            dialog.dismiss()
 
     def on_response(response: Any) -> None:
         if response.status >= 400 and "/static/" in response.url:
