@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WEB_WORKERS ?= 2
+# Links in invitation and password-reset mails point here; follows HOST and PORT.
+SITE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test lint typecheck format migrations-check pytest frontend frontend-check \
         deps deps-dev lock static demo clean
@@ -43,6 +45,7 @@ frontend-check: frontend/node_modules/.package-lock.json
 static: frontend deps
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 
+run: export SITE_URL := $(SITE_URL)
 run: deps static
 	$(BIN)/python manage.py migrate --noinput --verbosity 0
 	$(BIN)/python manage.py demo_lab
