@@ -331,3 +331,12 @@ def test_instructions_are_rendered_as_sanitized_markdown(lab):
     assert "javascript:" not in html
     assert "<img" not in html  # shown as text, never as an element
     assert 'href="https://example.org"' in html
+
+
+def test_managers_find_their_projects_audit_log_from_the_project_pages(lab):
+    client = Client()
+    client.force_login(lab.manager)
+    page = client.get(f"/projects/{lab.project.pk}/").content.decode()
+    assert f'href="/audit/?project={lab.project.pk}"' in page
+    client.force_login(lab.annotator)
+    assert "/audit/" not in client.get(f"/projects/{lab.project.pk}/").content.decode()
