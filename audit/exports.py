@@ -12,32 +12,17 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from audit.hashing import plain
+from audit.hashing import HASHED_FIELDS, plain
 from audit.models import AuditCheckpoint, AuditEvent
 from audit.selectors import in_chunks
 
 CHUNK = 1000
+# Every hashed field (the event id first, for people reading an export), then the hash itself,
+# so that a receiver can re-check each event.
 COLUMNS = (
     "event_id",
-    "seq",
-    "occurred_at",
-    "action",
-    "outcome",
-    "actor_id",
-    "actor_label",
-    "auth_method",
-    "token_id",
-    "project_id",
-    "object_type",
-    "object_id",
-    "ip",
-    "user_agent",
-    "request_id",
-    "details",
-    "chain",
-    "chain_pos",
+    *(name for name in HASHED_FIELDS if name != "event_id"),
     "hash_version",
-    "prev_hash",
     "hash",
 )
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
