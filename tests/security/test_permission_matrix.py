@@ -3,8 +3,10 @@
 The expected status of each cell is derived from the role table (see ``tests/security/matrix``
 for the rules and why a refusal is a 403 or a 404). Each cell also checks for leaks: no body
 names a project the persona may not see, nor the members or invitees of a project the persona
-may not manage, and a refused request records no successful action. The schema tests at the
-bottom fail when an endpoint exists without a matrix entry, or an entry without an endpoint.
+may not manage, and a refused request records no successful action. Each cell also checks the
+audit record: every refusal (401, 403, 404) is recorded once as ``request.denied``, and every
+change that succeeded records an event. The schema tests at the bottom fail when an endpoint
+exists without a matrix entry, or an entry without an endpoint.
 """
 
 import json
@@ -243,15 +245,34 @@ def run_cell(world: World, endpoint: Endpoint, persona: Persona, target: Target)
     body = endpoint.body(world) if endpoint.body else None
     expected = endpoint.rule.expect(persona, target)
     with transaction.atomic():
-        before = successes()
+        before, denials = successes(), _denials()
         client = world.clients[persona.name]
         response = client.generic(
             endpoint.method, url, json.dumps(body) if body else "", "application/json"
         )
         revealed = target.project if endpoint.rule.reveals_target else ""
         problems = _check(world, persona, response, expected, before, revealed)
+        problems += _check_recorded(endpoint, response.status_code, before, denials)
         transaction.set_rollback(True)
     return [f"{persona.name} on {target.name}: {problem}" for problem in problems]
+
+
+def _denials() -> int:
+    return AuditEvent.objects.filter(action="request.denied", outcome="denied").count()
+
+
+def _check_recorded(endpoint: Endpoint, status: int, before: list[str], denials: int) -> list[str]:
+    """Every refusal is on the record once; every change that succeeded is on the record."""
+    problems = []
+    recorded_denials = _denials() - denials
+    if status in {401, 403, 404} and recorded_denials != 1:
+        problems.append(f"refused with {status}, recorded {recorded_denials} denials")
+    if status < 300 and recorded_denials:
+        problems.append(f"allowed, yet recorded {recorded_denials} denials")
+    changed = endpoint.method in {"POST", "PATCH", "PUT", "DELETE"} and 200 <= status < 300
+    if changed and successes() == before:
+        problems.append("changed something without recording it")
+    return problems
 
 
 def _mentions(text: str, marker: str) -> bool:
