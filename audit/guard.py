@@ -2,7 +2,7 @@
 
 UPDATE is refused always. DELETE (and TRUNCATE on PostgreSQL) is refused unless the current
 transaction has been explicitly unlocked by ``unlocked()``, which only ``manage.py flush`` (the
-test suite's teardown) uses; future retention pruning will use it after archiving. An attacker
+test suite's teardown) and retention pruning (``audit.retention``, after archiving) use. An attacker
 with SQL access can still drop the triggers: that is what the hash chain and the signed
 checkpoints are for.
 """

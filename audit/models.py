@@ -152,3 +152,37 @@ class AuditShipCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sink} {self.stream} at {self.position}"
+
+
+class AuditAnchor(AppendOnlyModel):
+    """Where a chain starts after its older events were archived and pruned.
+
+    Position ``pos`` of ``chain`` was seq ``seq`` with ``hash``, as signed by checkpoint
+    ``checkpoint``; the events up to it are in the encrypted archive ``archive`` (SHA-256 of its
+    plaintext in ``archive_sha256``). ``payload`` (all of that, as canonical JSON) is signed
+    with the audit key, so verification starts the chain here only from a signed statement.
+    A chain's newest anchor (highest ``pos``) is the one that counts.
+    """
+
+    chain = models.PositiveIntegerField()
+    pos = models.PositiveBigIntegerField()
+    seq = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+    checkpoint = models.PositiveBigIntegerField()
+    archive = models.CharField(max_length=200)
+    archive_sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    payload = models.TextField()
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=128)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["chain", "pos"]
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "pos"], name="audit_one_anchor_per_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"chain {self.chain} anchored at {self.pos}"

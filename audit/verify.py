@@ -9,6 +9,10 @@ what is kept is one entry per chain):
 3. checkpoints in order: each is signed by a trusted key, names its predecessor, and every
    chain position it signs still holds the event it signed.
 
+A chain whose older events were archived and pruned (``audit.retention``) starts from its
+newest anchor instead of genesis: an anchor is trusted only if its own signature holds and the
+checkpoint it names signed exactly that position, seq and hash.
+
 The passes run in one snapshot (REPEATABLE READ on PostgreSQL), so writers may keep writing.
 """
 
@@ -21,7 +25,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from audit import checkpoints, hashing
-from audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
+from audit.models import AuditAnchor, AuditChainHead, AuditCheckpoint, AuditEvent
 from audit.selectors import in_chunks
 from vault import signing
 
@@ -36,7 +40,7 @@ class Tip:
     hash: str
 
 
-_START = Tip(0, 0, hashing.GENESIS)
+START = Tip(0, 0, hashing.GENESIS)
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class Report:
     checkpoints: int = 0
     unsigned: int = 0
     problems: list[Problem] = field(default_factory=list)
+    anchors: list[AuditAnchor] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -85,10 +90,11 @@ def verify(*, chunk: int = CHUNK) -> Report:
             _snapshot()
         report = Report()
         heads = {h.chain: h for h in AuditChainHead.objects.order_by("chain")}
-        tips = _walk_events(report, heads, chunk)
+        anchors = _trusted_anchors(report)
+        tips = _walk_events(report, heads, anchors, chunk)
         if report.ok:
             _check_heads(report, heads, tips)
-        _check_checkpoints(report, heads, chunk)
+        _check_checkpoints(report, heads, anchors, chunk)
         report.chains = sum(1 for h in heads.values() if h.length)
         return report
 
@@ -105,11 +111,54 @@ def _event_rows(chunk: int) -> Iterator[dict[str, Any]]:
         yield dict(zip(_COLUMNS, row, strict=True))
 
 
-def _walk_events(report: Report, heads: dict[int, Any], chunk: int) -> dict[int, Tip]:
-    tips: dict[int, Tip] = {}
+def current_anchors() -> dict[int, AuditAnchor]:
+    """Each chain's newest anchor (the highest position archived and pruned)."""
+    return {anchor.chain: anchor for anchor in AuditAnchor.objects.order_by("chain", "pos")}
+
+
+def anchor_payload(anchor: AuditAnchor) -> dict[str, Any]:
+    """What an anchor's signature covers: every column but the signature and key id."""
+    return {
+        "v": 1,
+        "chain": anchor.chain,
+        "pos": anchor.pos,
+        "seq": anchor.seq,
+        "hash": anchor.hash,
+        "checkpoint": anchor.checkpoint,
+        "archive": anchor.archive,
+        "archive_sha256": anchor.archive_sha256,
+        "created_at": hashing.timestamp(anchor.created_at),
+    }
+
+
+def _trusted_anchors(report: Report) -> dict[int, AuditAnchor]:
+    trusted = signing.trusted_public_keys()
+    anchors = current_anchors()
+    for anchor in anchors.values():
+        key = trusted.get(anchor.key_id)
+        signed = key is not None and signing.signature_valid(
+            key, anchor.signature, anchor.payload.encode()
+        )
+        if not signed or json.loads(anchor.payload) != anchor_payload(anchor):
+            report.problems.append(
+                Problem(
+                    "its anchor (where its archived part ends) is not signed by a trusted key "
+                    "or differs from what was signed",
+                    chain=anchor.chain,
+                    pos=anchor.pos,
+                )
+            )
+    report.anchors = list(anchors.values())
+    return anchors
+
+
+def _walk_events(
+    report: Report, heads: dict[int, Any], anchors: dict[int, AuditAnchor], chunk: int
+) -> dict[int, Tip]:
+    tips = {chain: Tip(a.pos, a.seq, a.hash) for chain, a in anchors.items()}
     for row in _event_rows(chunk):
         report.events += 1
-        what = _event_problem(row, heads, tips.get(row["chain"], _START))
+        what = _event_problem(row, heads, tips.get(row["chain"], START))
         if what:
             report.problems.append(_at(row, what))
             break
@@ -128,10 +177,11 @@ def _event_problem(row: dict[str, Any], heads: dict[int, Any], tip: Tip) -> str:
         return "its contents do not match its hash: the event was altered"
     if row["chain"] not in heads:
         return f"it claims chain {row['chain']}, which does not exist"
-    return _link_problem(row, tip)
+    return link_problem(row, tip)
 
 
-def _link_problem(row: dict[str, Any], tip: Tip) -> str:
+def link_problem(row: dict[str, Any], tip: Tip) -> str:
+    """What is wrong with ``row`` following ``tip`` in its chain ("" when it follows it)."""
     expected = tip.pos + 1
     if row["chain_pos"] > expected:
         missing = row["chain_pos"] - expected
@@ -145,7 +195,7 @@ def _link_problem(row: dict[str, Any], tip: Tip) -> str:
 
 def _check_heads(report: Report, heads: dict[int, Any], tips: dict[int, Tip]) -> None:
     for chain, head in heads.items():
-        tip = tips.get(chain, _START)
+        tip = tips.get(chain, START)
         if head.length > tip.pos:
             report.problems.append(
                 Problem(
@@ -172,20 +222,32 @@ def _checkpoint_rows(chunk: int) -> Iterator[AuditCheckpoint]:
     return in_chunks(AuditCheckpoint.objects.all(), key="number", chunk=chunk)
 
 
-def _check_checkpoints(report: Report, heads: dict[int, Any], chunk: int) -> None:
+def _check_checkpoints(
+    report: Report, heads: dict[int, Any], anchors: dict[int, AuditAnchor], chunk: int
+) -> None:
     trusted = signing.trusted_public_keys()
     previous: AuditCheckpoint | None = None
     claims: dict[int, checkpoints.Claim] = {}
+    unconfirmed = {(a.checkpoint, a.chain): a for a in anchors.values()}
     for checkpoint in _checkpoint_rows(chunk):
         report.checkpoints += 1
         payload, what = _signed_payload(checkpoint, previous, trusted)
         if not what:
-            what = _claims_problem(payload, claims)
+            what = _claims_problem(payload, claims, anchors)
             claims = checkpoints.claims_of(payload)
+            what = what or _anchors_problem(checkpoint.number, claims, unconfirmed)
         if what:
             report.problems.append(Problem(what, checkpoint=checkpoint.number))
             return
         previous = checkpoint
+    for anchor in unconfirmed.values():
+        report.problems.append(
+            Problem(
+                f"its anchor names checkpoint #{anchor.checkpoint}, which does not exist",
+                chain=anchor.chain,
+                pos=anchor.pos,
+            )
+        )
     signed = sum(c.pos for c in claims.values())
     report.unsigned = sum(h.length for h in heads.values()) - signed
 
@@ -210,13 +272,45 @@ def _signed_payload(
     return payload, ""
 
 
-def _claims_problem(payload: dict[str, Any], before: dict[int, checkpoints.Claim]) -> str:
+def _anchors_problem(
+    number: int,
+    claims: dict[int, checkpoints.Claim],
+    unconfirmed: dict[tuple[int, int], AuditAnchor],
+) -> str:
+    for (named, chain), anchor in list(unconfirmed.items()):
+        if named != number:
+            continue
+        del unconfirmed[(named, chain)]
+        if claims.get(chain) != checkpoints.Claim(chain, anchor.pos, anchor.seq, anchor.hash):
+            return f"it did not sign the anchor of chain {chain} (position {anchor.pos})"
+    return ""
+
+
+def _anchored(claim: checkpoints.Claim, anchors: dict[int, AuditAnchor]) -> str | None:
+    """None when the claim is about events still in the database; else the problem ("" for
+    none) of a claim about the archived part, which the anchor stands for."""
+    anchor = anchors.get(claim.chain)
+    if anchor is None or claim.pos > anchor.pos:
+        return None
+    if claim.pos == anchor.pos and (claim.seq, claim.hash) != (anchor.seq, anchor.hash):
+        return f"it signed chain {claim.chain} position {claim.pos} other than its anchor"
+    return ""
+
+
+def _claims_problem(
+    payload: dict[str, Any],
+    before: dict[int, checkpoints.Claim],
+    anchors: dict[int, AuditAnchor],
+) -> str:
     changed = []
     for claim in checkpoints.claims_of(payload).values():
         old = before.get(claim.chain)
         if old is not None and (claim.pos < old.pos or (claim.pos == old.pos and claim != old)):
             return f"chain {claim.chain} went back from position {old.pos} to {claim.pos}"
-        if claim != old:
+        anchored = _anchored(claim, anchors)
+        if anchored:
+            return anchored
+        if claim != old and anchored is None:
             changed.append(claim)
     if not changed:
         return ""

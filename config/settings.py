@@ -172,6 +172,8 @@ AUDIT_SHIP_CA_FILE = env_str("LABELKEEP_AUDIT_SHIP_CA_FILE")
 AUDIT_SHIP_BATCH = env_int("LABELKEEP_AUDIT_SHIP_BATCH", 500, minimum=1)
 AUDIT_SHIP_TIMEOUT_SECONDS = env_int("LABELKEEP_AUDIT_SHIP_TIMEOUT_SECONDS", 10, minimum=1)
 AUDIT_SHIP_EVERY_SECONDS = env_int("LABELKEEP_AUDIT_SHIP_EVERY_SECONDS", 30, minimum=1)
+# Archive and prune events older than this many days (0: keep every event in the database).
+AUDIT_RETENTION_DAYS = env_int("LABELKEEP_AUDIT_RETENTION_DAYS", 0, minimum=0)
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600, minimum=300)
 SESSION_COOKIE_HTTPONLY = True
@@ -315,6 +317,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.audit_ship",
         "schedule": float(AUDIT_SHIP_EVERY_SECONDS),
     },
+    # Hourly: a run finds nothing to do until a whole checkpoint has passed the period.
+    "audit-archive": {"task": "audit.tasks.audit_archive", "schedule": 3600.0},
 }
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})

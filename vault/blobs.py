@@ -3,7 +3,8 @@ bucket, and decrypted as they stream back (``vault.streaming``), in constant mem
 
 One interface, two backends that only ever see ciphertext: ``FilesystemBackend`` (embedded
 default, under ``var/``) and ``S3Backend`` (AWS S3, MinIO; multipart upload). Objects are named
-``projects/<project id>/<name>``, so a project's files can be purged by prefix.
+``projects/<project id>/<name>``, so a project's files can be purged by prefix; files under the
+lab key (``keys.LAB_KEY_ID``) are named ``lab/<name>`` and can never be purged with a project.
 """
 
 import contextlib
@@ -22,7 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from vault import streaming
 from vault.errors import BlobNotFound, StorageUnavailable
-from vault.keys import ProjectKeys
+from vault.keys import LAB_KEY_ID, ProjectKeys
 from vault.s3 import Bucket
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}(/[A-Za-z0-9][A-Za-z0-9._-]{0,127}){0,7}\Z")
@@ -230,6 +231,8 @@ class EncryptedBlobStore:
 
     @staticmethod
     def _key(project_id: uuid.UUID, name: str) -> str:
+        if project_id == LAB_KEY_ID:
+            return f"lab/{_check_name(name)}"
         return f"projects/{project_id}/{_check_name(name)}"
 
     def put(
@@ -313,9 +316,11 @@ class EncryptedBlobStore:
         self.backend.delete(self._key(project_id, name))
 
     def names(self, *, project_id: uuid.UUID) -> list[str]:
-        prefix = f"projects/{project_id}/"
+        prefix = "lab/" if project_id == LAB_KEY_ID else f"projects/{project_id}/"
         return [key[len(prefix) :] for key in self.backend.keys(prefix)]
 
     def purge_project(self, *, project_id: uuid.UUID) -> int:
         """Delete every file of the project (every version, on S3). Returns how many."""
+        if project_id == LAB_KEY_ID:
+            raise ValueError("The lab's files are not a project's; they cannot be purged.")
         return self.backend.delete_prefix(f"projects/{project_id}/")

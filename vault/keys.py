@@ -7,6 +7,7 @@ effect in *other* processes only when their entry expires: the shredding process
 once, the others within the cache lifetime (docs/encryption.md).
 """
 
+import contextlib
 import threading
 import time
 import uuid
@@ -25,6 +26,10 @@ from vault.keystore import KeyRecord, KeyStore
 from vault.providers import KeyProvider
 
 T = TypeVar("T")
+
+# The lab key: a reserved key-store entry, not a project's. It encrypts what must outlive every
+# project (the audit archive); ``destroy`` refuses it, so deleting a project can never shred it.
+LAB_KEY_ID = uuid.UUID(int=0)
 
 
 @dataclass(frozen=True)
@@ -128,11 +133,21 @@ class ProjectKeys:
         self.forget(project_id)
         return KeyInfo.of(record)
 
+    def ensure_lab_key(self) -> None:
+        """Create the lab key on first use (concurrent first uses all find one key)."""
+        try:
+            self.store.records(LAB_KEY_ID)
+        except KeyNotFound:
+            with contextlib.suppress(Conflict):
+                self.create(LAB_KEY_ID)
+
     def versions(self, project_id: uuid.UUID) -> list[KeyInfo]:
         return [KeyInfo.of(record) for record in self.store.records(project_id)]
 
     def destroy(self, project_id: uuid.UUID) -> list[str]:
         """Crypto-shred: destroy every version in the key store. Returns the key ids."""
+        if project_id == LAB_KEY_ID:
+            raise Conflict("The lab key cannot be destroyed.", code="lab_key")
         self.forget(project_id)
         key_ids = self.store.destroy(project_id)
         self.forget(project_id)
