@@ -111,7 +111,21 @@ class AuditChainHead(models.Model):
         return f"chain {self.chain} at {self.length}"
 
 
-class AuditCheckpoint(AppendOnlyModel):
+class SignedRecord(AppendOnlyModel):
+    """An append-only row whose ``payload`` (canonical JSON) is signed with the audit key."""
+
+    created_at = models.DateTimeField()
+    payload = models.TextField()
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=128)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class AuditCheckpoint(SignedRecord):
     """A signed statement of every chain's head at one moment.
 
     ``payload`` is the exact canonical JSON that was signed (number, time, previous
@@ -119,12 +133,6 @@ class AuditCheckpoint(AppendOnlyModel):
     """
 
     number = models.PositiveBigIntegerField(unique=True)
-    created_at = models.DateTimeField()
-    payload = models.TextField()
-    key_id = models.CharField(max_length=16)
-    signature = models.CharField(max_length=128)
-
-    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["number"]
@@ -154,7 +162,7 @@ class AuditShipCursor(models.Model):
         return f"{self.sink} {self.stream} at {self.position}"
 
 
-class AuditAnchor(AppendOnlyModel):
+class AuditAnchor(SignedRecord):
     """Where a chain starts after its older events were archived and pruned.
 
     Position ``pos`` of ``chain`` was seq ``seq`` with ``hash``, as signed by checkpoint
@@ -171,12 +179,6 @@ class AuditAnchor(AppendOnlyModel):
     checkpoint = models.PositiveBigIntegerField()
     archive = models.CharField(max_length=200)
     archive_sha256 = models.CharField(max_length=64)
-    created_at = models.DateTimeField()
-    payload = models.TextField()
-    key_id = models.CharField(max_length=16)
-    signature = models.CharField(max_length=128)
-
-    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["chain", "pos"]

@@ -27,17 +27,21 @@ def _require_admin(actor: Actor) -> None:
         raise PermissionDenied("Only lab administrators manage keys.", code="not_admin")
 
 
-def project_key_create(*, actor: Actor, project: Project) -> KeyInfo:
-    """Create the first key of a new project; called by ``project_create`` in its transaction."""
-    info = config.project_keys().create(project.pk)
+def _record_key(actor: Actor, project: Project, info: KeyInfo, action: str) -> None:
     record(
         actor=actor,
-        action="key.created",
+        action=action,
         project_id=project.pk,
         object_type="project_key",
         object_id=info.key_id,
         details={"version": info.version, "provider": info.provider},
     )
+
+
+def project_key_create(*, actor: Actor, project: Project) -> KeyInfo:
+    """Create the first key of a new project; called by ``project_create`` in its transaction."""
+    info = config.project_keys().create(project.pk)
+    _record_key(actor, project, info, "key.created")
     return info
 
 
@@ -46,14 +50,7 @@ def project_key_rotate(*, actor: Actor, project: Project) -> KeyInfo:
     """Add a key version for new writes (admins); old data still opens with older versions."""
     _require_admin(actor)
     info = config.project_keys().rotate(project.pk)
-    record(
-        actor=actor,
-        action="key.rotated",
-        project_id=project.pk,
-        object_type="project_key",
-        object_id=info.key_id,
-        details={"version": info.version, "provider": info.provider},
-    )
+    _record_key(actor, project, info, "key.rotated")
     return info
 
 

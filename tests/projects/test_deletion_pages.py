@@ -5,35 +5,16 @@ import re
 import uuid
 
 import pytest
-from django.test import Client
 
-from accounts.models import User
 from audit.models import AuditEvent, Outcome
 from projects.deletion import project_purge
 from projects.models import Project
 from tests.factories import password_of
+from tests.projects.pages import browser, page, post
 from vault import config
 from vault.models import JobState, ReencryptionJob, ShredReceipt
 
 PERSONAS = ("admin", "manager", "reviewer", "annotator", "viewer", "outsider")
-
-
-def browser(user: User | None = None) -> Client:
-    client = Client(enforce_csrf_checks=True)
-    if user is not None:
-        client.force_login(user)
-    return client
-
-
-def post(client: Client, url: str, data: dict[str, str] | None = None):
-    """Submit a form the way a browser does: fetch a page for the CSRF cookie, send it back."""
-    client.get("/projects/")
-    token = client.cookies["csrftoken"].value
-    return client.post(url, {**(data or {}), "csrfmiddlewaretoken": token})
-
-
-def page(project: Project, name: str = "") -> str:
-    return f"/projects/{project.pk}/{name}"
 
 
 def shown_messages(response) -> list[str]:

@@ -11,24 +11,7 @@ from projects import invitations, permissions
 from projects.models import Invitation, Project, Role
 from tests.conftest import make_project
 from tests.factories import make_user, strong_password
-
-
-def browser(user: User | None = None) -> Client:
-    client = Client(enforce_csrf_checks=True)
-    if user is not None:
-        client.force_login(user)
-    return client
-
-
-def post(client: Client, url: str, data: dict[str, str] | None = None):
-    """Submit a form the way a browser does: fetch a page for the CSRF cookie, send it back."""
-    client.get("/projects/")
-    token = client.cookies["csrftoken"].value
-    return client.post(url, {**(data or {}), "csrfmiddlewaretoken": token})
-
-
-def page(project: Project, name: str = "") -> str:
-    return f"/projects/{project.pk}/{name}"
+from tests.projects.pages import browser, page, post
 
 
 @pytest.mark.parametrize(
