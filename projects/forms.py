@@ -127,8 +127,6 @@ def _line_message(error: ApplicationError, line_numbers: list[int]) -> str:
         return error.message
     line = line_numbers[int(match["index"])]
     reason = error.message.split(": ", 1)[-1]
-    if str(error.details["field"]).endswith(".hotkey"):
-        reason = f"{reason} A hotkey is one character, 0-9 or a-z."
     return f"Line {line}: {reason}"
 
 

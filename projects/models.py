@@ -8,6 +8,12 @@ from django.utils import timezone
 
 class TaskType(models.TextChoices):
     CLASSIFICATION = "classification", "Classification"
+    NER = "ner", "Named entities (text spans)"
+    BOXES = "boxes", "Image bounding boxes"
+    PAIRWISE = "pairwise", "Pairwise preference"
+    RUBRIC = "rubric", "Rubric rating"
+    FREE_TEXT = "free_text", "Free-text response"
+    CHAT = "chat", "Multi-turn chat review"
 
 
 class Role(models.TextChoices):

@@ -50,7 +50,7 @@ def project_create(
     """Create a project with its role groups; the creator becomes its manager. Admins only."""
     if not permissions.can_create_projects(actor.user):
         raise PermissionDenied("Only lab administrators create projects.", code="not_admin")
-    validate_label_schema(task_type, label_schema)
+    label_schema = validate_label_schema(task_type, label_schema)
     _check_overlap(overlap)
     project = Project.objects.create(
         name=name.strip(),
@@ -85,7 +85,7 @@ def project_update(*, actor: Actor, project: Project, changes: dict[str, Any]) -
             f"{unknown[0]}: cannot be changed.", code="unknown_field", details={"field": unknown[0]}
         )
     if "label_schema" in changes:
-        validate_label_schema(project.task_type, changes["label_schema"])
+        changes["label_schema"] = validate_label_schema(project.task_type, changes["label_schema"])
     if "overlap" in changes:
         _check_overlap(changes["overlap"])
     changed = sorted(k for k, v in changes.items() if getattr(project, k) != v)
