@@ -5,6 +5,7 @@ The small explicit API that services and selectors use for dataset content::
     sealed = vault.seal(project.pk, "task.payload", task.pk, payload)
     payload = vault.unseal(project.pk, "task.payload", task.pk, sealed)
     sealer = vault.field_sealer(project.pk, "task.payload")   # batches: one key lookup
+    fingerprint = vault.fingerprinter(project.pk, "task.payload").digest(encoded)
 
 Files go through ``vault.config.blob_store()`` (``put``, ``read``, ``open``, ``size``).
 """
@@ -18,9 +19,11 @@ from vault.fields import (
     unseal_many,
     unseal_text,
 )
+from vault.fingerprints import fingerprinter
 
 __all__ = [
     "field_sealer",
+    "fingerprinter",
     "seal",
     "seal_many",
     "unseal",

@@ -218,6 +218,70 @@ class _PlainReader(io.RawIOBase):
         return count
 
 
+class _SeekableReader(io.RawIOBase):
+    """A stored file as a seekable plaintext stream (for zip archives, which read their
+    directory at the end first). A seek within the segment at hand costs nothing; elsewhere
+    it re-opens the file at the segment that holds the new position."""
+
+    def __init__(self, store: "EncryptedBlobStore", project_id: uuid.UUID, name: str) -> None:
+        self._store = store
+        self._project_id = project_id
+        self._name = name
+        self._size = store.size(project_id=project_id, name=name)
+        self._pos = 0
+        self._segments: Iterator[bytes] | None = None
+        self._buffer = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        target = max(0, base + offset)
+        ahead = target - self._pos
+        if 0 <= ahead < len(self._buffer):
+            self._buffer = self._buffer[ahead:]
+        elif ahead != 0:
+            self._drop()
+        self._pos = target
+        return target
+
+    def _drop(self) -> None:
+        if self._segments is not None:
+            close = getattr(self._segments, "close", None)
+            if close is not None:
+                close()
+        self._segments = None
+        self._buffer = memoryview(b"")
+
+    def readinto(self, target: "bytearray | memoryview") -> int:  # type: ignore[override]
+        if self._pos >= self._size:
+            return 0
+        if not self._buffer:
+            if self._segments is None:
+                self._segments = self._store.read(
+                    project_id=self._project_id, name=self._name, start=self._pos
+                )
+            self._buffer = memoryview(next(self._segments, b""))
+            if not self._buffer:
+                return 0
+        count = min(len(target), len(self._buffer))
+        target[:count] = self._buffer[:count]
+        self._buffer = self._buffer[count:]
+        self._pos += count
+        return count
+
+    def close(self) -> None:
+        self._drop()
+        super().close()
+
+
 def _check_name(name: str) -> str:
     if not _NAME.match(name):
         raise ValueError(f"Invalid blob name {name!r}.")
@@ -302,6 +366,10 @@ class EncryptedBlobStore:
         segments = self.read(project_id=project_id, name=name)
         return io.BufferedReader(_PlainReader(segments), buffer_size=streaming.SEGMENT_SIZE)
 
+    def open_seekable(self, *, project_id: uuid.UUID, name: str) -> io.BufferedReader:
+        """The decrypted file as a seekable read-only binary file object."""
+        return io.BufferedReader(_SeekableReader(self, project_id, name), buffer_size=64 * 1024)
+
     def size(self, *, project_id: uuid.UUID, name: str) -> int:
         """The plaintext size, from the stored size and the header (no decryption)."""
         key = self._key(project_id, name)
@@ -318,6 +386,12 @@ class EncryptedBlobStore:
     def names(self, *, project_id: uuid.UUID) -> list[str]:
         prefix = "lab/" if project_id == LAB_KEY_ID else f"projects/{project_id}/"
         return [key[len(prefix) :] for key in self.backend.keys(prefix)]
+
+    def delete_folder(self, *, project_id: uuid.UUID, folder: str) -> int:
+        """Delete every file of the project under ``folder/`` (e.g. one import's files)."""
+        if project_id == LAB_KEY_ID:
+            raise ValueError("The lab's files are not deleted by folder.")
+        return self.backend.delete_prefix(f"projects/{project_id}/{_check_name(folder)}/")
 
     def purge_project(self, *, project_id: uuid.UUID) -> int:
         """Delete every file of the project (every version, on S3). Returns how many."""
