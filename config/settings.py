@@ -175,6 +175,23 @@ AUDIT_SHIP_EVERY_SECONDS = env_int("LABELKEEP_AUDIT_SHIP_EVERY_SECONDS", 30, min
 # Archive and prune events older than this many days (0: keep every event in the database).
 AUDIT_RETENTION_DAYS = env_int("LABELKEEP_AUDIT_RETENTION_DAYS", 0, minimum=0)
 
+# Imports (docs/imports.md): what one upload may hold. Sizes in bytes.
+IMPORT_MAX_UPLOAD_BYTES = env_int("LABELKEEP_IMPORT_MAX_UPLOAD_BYTES", 4 * 1024**3, minimum=1024)
+IMPORT_MAX_ROWS = env_int("LABELKEEP_IMPORT_MAX_ROWS", 2_000_000, minimum=1)
+# One task's fields, as JSON: text fields, and separately metadata, prediction and gold each.
+IMPORT_MAX_TASK_BYTES = env_int("LABELKEEP_IMPORT_MAX_TASK_BYTES", 256 * 1024, minimum=1024)
+IMPORT_MAX_FIELD_BYTES = env_int("LABELKEEP_IMPORT_MAX_FIELD_BYTES", 64 * 1024, minimum=256)
+# Decompressed size of a gzip file or a zip archive, and the largest ratio any entry may reach.
+IMPORT_MAX_UNCOMPRESSED_BYTES = env_int(
+    "LABELKEEP_IMPORT_MAX_UNCOMPRESSED_BYTES", 16 * 1024**3, minimum=1024
+)
+IMPORT_MAX_COMPRESSION_RATIO = env_int("LABELKEEP_IMPORT_MAX_COMPRESSION_RATIO", 200, minimum=2)
+IMPORT_MAX_ZIP_ENTRIES = env_int("LABELKEEP_IMPORT_MAX_ZIP_ENTRIES", 100_000, minimum=1)
+IMPORT_MAX_IMAGE_BYTES = env_int("LABELKEEP_IMPORT_MAX_IMAGE_BYTES", 64 * 1024**2, minimum=1024)
+IMPORT_MAX_IMAGE_PIXELS = env_int("LABELKEEP_IMPORT_MAX_IMAGE_PIXELS", 100_000_000, minimum=1)
+# A running import whose worker has not reported for this long is taken over (resumed).
+JOB_STALE_SECONDS = env_int("LABELKEEP_JOB_STALE_SECONDS", 120, minimum=1)
+
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600, minimum=300)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -319,6 +336,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Hourly: a run finds nothing to do until a whole checkpoint has passed the period.
     "audit-archive": {"task": "audit.tasks.audit_archive", "schedule": 3600.0},
+    # Imports whose worker died (or whose message was lost) are taken over.
+    "imports-resume": {"task": "datasets.tasks.imports_resume", "schedule": 60.0},
 }
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})

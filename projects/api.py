@@ -41,6 +41,7 @@ _ERROR_MEANINGS = {
     403: "Signed in, but your role or token does not allow this.",
     404: "No such object, or one you may not see.",
     409: "The object's state forbids this (archived project, used invitation, last manager).",
+    413: "The upload is larger than the configured limit (`details.limit`, in bytes).",
     429: "Too many attempts; the `Retry-After` header says in how many seconds to try again.",
     503: "The key provider, the key store or the file store cannot be reached.",
 }

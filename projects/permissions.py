@@ -155,6 +155,21 @@ def visible_projects(user: Any, *, token: ApiToken | None = None) -> QuerySet[Pr
     return projects
 
 
+def projects_with_need(
+    user: Any, need: Need, *, token: ApiToken | None = None
+) -> QuerySet[Project]:
+    """The projects on which the user (through the token, if any) may do ``need``."""
+    projects = visible_projects(user, token=token)
+    if token is not None and token.scope != TokenScope.FULL and need not in EXPORT_TOKEN_NEEDS:
+        return projects.none()
+    if not getattr(user, "is_authenticated", False) or user.is_staff or need is Need.VIEW:
+        return projects
+    allowed = get_objects_for_user(
+        user, f"projects.{need.value}", klass=Project, accept_global_perms=False
+    )
+    return projects.filter(pk__in=allowed.values("pk"))
+
+
 def access_project(
     user: Any, project_id: uuid.UUID | str, *, need: Need, token: ApiToken | None = None
 ) -> Project:

@@ -227,3 +227,8 @@ class Endpoint:
     path: str  # as in the OpenAPI schema
     rule: Rule
     body: Callable[[Any], dict[str, Any]] | None = None
+    # Uploads: the raw body (a file) and the query string that names it.
+    raw: bytes | None = None
+    query: str = ""
+    # Which kind of object a path parameter names, where it is not the parameter's default.
+    kinds: Mapping[str, str] = field(default_factory=dict)

@@ -1,17 +1,28 @@
 """The canary test: values carrying a random canary go in through the public API; the raw
 database, the key store, the file store and the bucket must not hold the canary anywhere.
 
-Later issues extend ``store_canaries`` with imports, annotations and exports.
+``import_canaries`` sends the canary through every import format (JSON, JSONL, CSV, TSV, each
+gzipped too, and a zip of images with a manifest) in every field a task has. Later issues extend
+``store_canaries`` with annotations and exports.
 """
 
 import base64
+import gzip
+import io
 import json
 import secrets
+import zipfile
+from typing import Any
 
 import pytest
 
 import vault
+from audit.services import Actor
+from datasets import imports
+from datasets.models import ImportState
+from labeling.models import Task
 from tests.conftest import make_project
+from tests.datasets.factories import png_bytes
 from tests.s3 import all_objects
 from tests.vault.conftest import seal_notes
 from tests.vault.snapshots import database_copy
@@ -30,6 +41,58 @@ def store_canaries(project, canary: str, tmp_path) -> None:
         backend=FilesystemBackend(tmp_path / "blobs"), keys=config.project_keys()
     )
     filesystem.put(project_id=project.pk, name="exports/canary.jsonl", source=document)
+    import_canaries(project, canary)
+
+
+def _import(project, file_name: str, body: bytes) -> None:
+    options = imports.import_options(project, file_name=file_name)
+    actor = Actor.system(user=project.created_by)
+    imp = imports.import_create(
+        actor=actor, project=project, options=options, source=io.BytesIO(body)
+    )
+    imp.refresh_from_db()  # the job ran on commit (eagerly, as in every test)
+    assert imp.state == ImportState.SUCCEEDED, imp.problems
+
+
+def import_canaries(project, canary: str) -> None:
+    """The canary through every import format, in every field a task has."""
+    record: dict[str, Any] = {
+        "text": f"said {canary} twice: {canary}",
+        "external_id": f"ext-{canary}",
+        "metadata": {"note": canary},
+        "prediction": {"result": {"label": canary}, "model": canary},
+        "gold": {"label": canary},
+    }
+    rows = [
+        dict(record, text=f"{record['text']} {n}", external_id=f"{n}-{canary}") for n in range(8)
+    ]
+    as_jsonl = lambda part: b"".join(json.dumps(r).encode() + b"\n" for r in part)  # noqa: E731
+    _import(project, "canary.jsonl", as_jsonl(rows[0:1]))
+    _import(project, "canary.jsonl.gz", gzip.compress(as_jsonl(rows[1:2])))
+    _import(project, "canary.json", json.dumps(rows[2:3]).encode())
+    _import(project, "canary.json.gz", gzip.compress(json.dumps(rows[3:4]).encode()))
+    tables = ((4, "canary.csv", ","), (5, "canary.tsv", "\t"), (6, "canary.csv.gz", ","),
+              (7, "canary.tsv.gz", "\t"))  # fmt: skip
+    for n, name, sep in tables:
+        header = sep.join(["text", "external_id", "metadata", "gold"])
+        cells = [rows[n]["text"], rows[n]["external_id"], json.dumps(rows[n]["metadata"]),
+                 json.dumps(rows[n]["gold"])]  # fmt: skip
+        line = sep.join('"' + c.replace('"', '""') + '"' for c in cells)
+        body = f"{header}\n{line}\n".encode()
+        _import(project, name, gzip.compress(body) if name.endswith(".gz") else body)
+    boxes = make_project(
+        project.created_by,
+        name="Canary boxes",
+        task_type="boxes",
+        label_schema={"labels": [{"name": "thing"}]},
+    )
+    manifest = as_jsonl([{"image": "a.png", "external_id": canary, "metadata": {"n": canary}}])
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as out:
+        out.writestr("manifest.jsonl", manifest)
+        out.writestr("a.png", png_bytes())
+    _import(boxes, "canary.zip", archive.getvalue())
+    assert Task.objects.filter(project__in=[project, boxes]).count() == 9
 
 
 def occurrences(needles: list[bytes], haystacks: dict[str, bytes]) -> list[str]:

@@ -1,0 +1,269 @@
+"""Benchmark of imports, end to end: upload over HTTP, the job on a real worker, tasks visible.
+
+    .venv/bin/python bench/import.py --tasks 1000000 --format jsonl
+
+Generates ``--tasks`` tasks of realistic text (200 to 400 characters, seeded) as a JSONL or CSV
+file, then starts what production runs: gunicorn serving the application and a Celery worker,
+against the database that ``DATABASE_URL`` names (a fresh database is created on that server for
+the run and dropped after it), or, when it is unset, an embedded SQLite database in a temporary
+folder. With ``REDIS_URL`` set the worker takes its jobs from Redis, otherwise from the embedded
+filesystem broker. The file is uploaded as an API client would (a raw body, streamed), then the
+import's job is followed until it succeeds. The clock runs from the first byte of the upload to
+the moment the tasks are visible.
+
+Peak RSS is the kernel's high-water mark (VmHWM) of each web process and of the worker.
+
+The last line is JSON: ``tasks_per_s`` (tasks / (upload + job)), ``peak_rss_mb`` (the larger of
+web and worker), and the details.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.textgen import sentence  # noqa: E402
+
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", type=int, default=100_000, help="tasks to import")
+    parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder and database")
+    return parser.parse_args()
+
+
+def write_file(path: Path, count: int, fmt: str, seed: int) -> int:
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8", newline="") as out:
+        if fmt == "csv":
+            out.write("external_id,priority,text\n")
+        for i in range(count):
+            text = sentence(rng)
+            if fmt == "jsonl":
+                out.write(json.dumps({"text": text, "external_id": f"t{i}", "priority": i % 5}))
+                out.write("\n")
+            else:
+                out.write(f'"t{i}",{i % 5},"{text}"\n')
+    return path.stat().st_size
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def fresh_database(url: str) -> tuple[str, str]:
+    """A new database on the server that ``url`` names: (its URL, its name)."""
+    import psycopg
+
+    parsed = urlparse(url)
+    name = f"labelkeep_bench_{os.getpid()}"
+    admin = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    return parsed._replace(path=f"/{name}").geturl(), name
+
+
+def drop_database(url: str, name: str) -> None:
+    import psycopg
+
+    admin = urlparse(url)._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+SETUP = """
+import json
+from accounts.models import User
+from audit.services import Actor
+from projects import services, tokens
+admin = User.objects.create_user("bench@lab.test", "bench-password-123", is_staff=True)
+actor = Actor.system(user=admin)
+project = services.project_create(actor=actor, name="Bench", label_schema={
+    "labels": [{"name": "positive"}, {"name": "negative"}]})
+token = tokens.token_create(actor=actor, name="bench", scope="full")
+print(json.dumps({"project": str(project.pk), "token": token.plaintext}))
+"""
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [PYTHON, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        raise SystemExit(f"manage.py {args[0]} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def upload(port: int, token: str, project: str, path: Path, fmt: str) -> dict[str, Any]:
+    query = urlencode({"file_name": f"bench.{fmt}"})
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    size = path.stat().st_size
+    conn.putrequest("POST", f"/api/v1/projects/{project}/imports/?{query}")
+    conn.putheader("Authorization", f"Bearer {token}")
+    conn.putheader("Content-Type", "application/octet-stream")
+    conn.putheader("Content-Length", str(size))
+    conn.endheaders()
+    with path.open("rb") as source:
+        while chunk := source.read(1 << 20):
+            conn.send(chunk)
+    response = conn.getresponse()
+    body = json.loads(response.read())
+    if response.status != 202:
+        raise SystemExit(f"upload answered {response.status}: {body}")
+    return body
+
+
+def job_state(port: int, token: str, job_id: str) -> dict[str, Any]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("GET", f"/api/v1/jobs/{job_id}", headers={"Authorization": f"Bearer {token}"})
+    response = conn.getresponse()
+    return json.loads(response.read())
+
+
+def start(env: dict[str, str], web_workers: int, log_path: Path) -> tuple[Any, Any, int]:
+    """gunicorn and a Celery worker, as production runs them; returns once both listen."""
+    port = free_port()
+    log = log_path.open("w")
+    web = subprocess.Popen(
+        [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(web_workers), "--timeout", "600", "--log-level", "warning"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    worker = subprocess.Popen(
+        [str(BIN / "celery"), "-A", "config", "worker", "--pool=solo", "--loglevel=WARNING",
+         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit("gunicorn did not start") from None
+            time.sleep(0.2)
+    time.sleep(2)  # let the worker connect to its broker
+    return web, worker, port
+
+
+def run(
+    args: argparse.Namespace, env: dict[str, str], work: Path, processes: list[Any]
+) -> dict[str, Any]:
+    data = work / f"tasks.{args.format}"
+    size = write_file(data, args.tasks, args.format, args.seed)
+    manage(env, "migrate", "--noinput", "-v0")
+    setup = json.loads(manage(env, "shell", "-c", SETUP).strip().splitlines()[-1])
+    web, worker, port = start(env, args.web_workers, work / "server.log")
+    processes += [web, worker]
+    started = time.monotonic()
+    answer = upload(port, setup["token"], setup["project"], data, args.format)
+    uploaded = time.monotonic()
+    while True:
+        state = job_state(port, setup["token"], answer["job"]["id"])
+        if state["state"] in ("succeeded", "failed", "cancelled"):
+            break
+        time.sleep(0.1)
+    finished = time.monotonic()
+    web_rss = max(peak_rss_mb(pid) for pid in [web.pid, *children(web.pid)])
+    worker_rss = peak_rss_mb(worker.pid)
+    if state["state"] != "succeeded":
+        raise SystemExit(f"import {state['state']}: {json.dumps(state)[:2000]}")
+    if state["counts"]["tasks_created"] != args.tasks:
+        raise SystemExit(f"{state['counts']['tasks_created']} tasks created, not {args.tasks}")
+    total = finished - started
+    print(
+        f"{args.tasks:,} tasks ({size / 1e6:.0f} MB of {args.format}) in {total:.1f} s: "
+        f"upload {uploaded - started:.1f} s, job {finished - uploaded:.1f} s",
+        file=sys.stderr,
+    )
+    return {
+        "tasks": args.tasks,
+        "format": args.format,
+        "database": "postgresql" if "DATABASE_URL" in env else "sqlite",
+        "file_mb": round(size / 1e6, 1),
+        "tasks_per_s": round(args.tasks / total),
+        "seconds": round(total, 2),
+        "upload_s": round(uploaded - started, 2),
+        "job_s": round(finished - uploaded, 2),
+        "peak_rss_mb": round(max(web_rss, worker_rss)),
+        "web_peak_rss_mb": round(web_rss),
+        "worker_peak_rss_mb": round(worker_rss),
+    }
+
+
+def main() -> None:
+    args = parse()
+    work = Path(tempfile.mkdtemp(prefix="labelkeep-bench-import-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LABELKEEP_")}
+    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    env.update(LABELKEEP_VAR_DIR=str(work / "var"), PYTHONUNBUFFERED="1")
+    env.setdefault("SECRET_KEY", "bench-" + os.urandom(24).hex())
+    database_url = os.environ.get("DATABASE_URL", "")
+    db_name = ""
+    if database_url:
+        env["DATABASE_URL"], db_name = fresh_database(database_url)
+    processes: list[Any] = []
+    try:
+        print(json.dumps(run(args, env, work, processes)))
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if db_name and not args.keep:
+            drop_database(database_url, db_name)
+        if not args.keep:
+            subprocess.run(["rm", "-rf", str(work)], check=False)
+
+
+if __name__ == "__main__":
+    main()
