@@ -299,6 +299,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "JobStateEnum": "projects.jobs.JOB_STATES",
         "TokenStateEnum": "accounts.models.TokenState",
+        "TaskStateEnum": "datasets.browser.LISTED_STATES",
     },
 }
 
@@ -314,6 +315,9 @@ if CELERY_BROKER_URL == "filesystem://":
         # Broadcast messages (worker control); kombu's default is ./control in the cwd.
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # How often an idle worker looks for new jobs (a directory listing; kombu's default
+        # of 1 s would make every import wait that long before it starts).
+        "polling_interval": 0.2,
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -52,7 +52,7 @@ def task_list(
     gold: bool | None = None,
 ) -> QuerySet[Task]:
     """The project's published tasks (never those of an import still running), in seq order."""
-    tasks = Task.objects.filter(project=project).defer("payload", "meta", "prediction", "gold")
+    tasks = Task.objects.filter(project=project).defer("payload", "prediction", "gold")
     if state is not None:
         if state not in LISTED_STATES:
             raise ValidationFailed(
@@ -111,13 +111,13 @@ def task_open(*, actor: Actor, project: Project, task_id: Any) -> TaskContent:
     """One task with its content, unsealed for a manager; recorded as ``task.read``."""
     task = _task_get(project, task_id)
     object_id = str(task.pk)
-    meta = vault.unseal(project.pk, "task.meta", object_id, task.meta) if task.meta else {}
+    payload = vault.unseal(project.pk, "task.payload", object_id, task.payload)
     content = TaskContent(
         task=task,
         import_id=import_ids_by_number(project, [task]).get(task.import_number),
-        data=vault.unseal(project.pk, "task.payload", object_id, task.payload),
-        external_id=meta.get("external_id"),
-        metadata=meta.get("metadata"),
+        data=payload["data"],
+        external_id=payload.get("external_id"),
+        metadata=payload.get("metadata"),
         prediction=None
         if task.prediction is None
         else vault.unseal(project.pk, "task.prediction", object_id, task.prediction),

@@ -25,6 +25,13 @@ from vault.blobs import EncryptedBlobStore
 if TYPE_CHECKING:
     from datasets.imports import _Job
 
+
+def _short(fingerprint: bytes) -> int:
+    from datasets.imports import _short as short  # imports imports this module lazily
+
+    return short(fingerprint)
+
+
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 _LOOKUP_BATCH = 500
 
@@ -47,7 +54,7 @@ def _image_fingerprint(job: "_Job", content_key: bytes) -> bytes:
 
 def _duplicate(job: "_Job", where: str, fingerprint: bytes) -> bool:
     """Whether the image repeats one of this file or of the project (reported as configured)."""
-    short = int.from_bytes(fingerprint[:8], "big")
+    short = _short(fingerprint)
     earlier = short in job._seen
     if (
         not earlier

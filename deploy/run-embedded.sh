@@ -16,5 +16,5 @@ worker=$!
 trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM
 
 echo "Labelkeep is serving on http://$host:$port/ (Ctrl+C to stop)"
-$bin/gunicorn config.wsgi --bind "$host:$port" --workers "$workers" --access-logfile - \
+$bin/gunicorn config.wsgi --bind "$host:$port" --workers "$workers" --timeout 600 --access-logfile - \
     --log-level warning

@@ -9,5 +9,5 @@ class LabelingConfig(AppConfig):
         from labeling.models import Task
         from vault import reseal
 
-        for field in ("payload", "meta", "prediction", "gold"):
+        for field in ("payload", "prediction", "gold"):
             reseal.register(model=Task, field=field, kind=f"task.{field}")

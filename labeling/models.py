@@ -1,6 +1,6 @@
 """Tasks: one item of a project's dataset, sealed, with what the work queue needs in clear.
 
-Content (the payload, metadata and external id, pre-annotations, gold answers) is stored only
+Content (the data, metadata and external id, pre-annotations, gold answers) is stored only
 sealed through the vault, bound to the task's id. What stays in clear is what the database must
 compare or order: priority, state, counts, and keyed fingerprints (``vault.fingerprints``) that
 enforce "no duplicate payload" and "one task per external id" per project without revealing
@@ -30,15 +30,16 @@ class TaskState(models.TextChoices):
 
 class Task(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    # Indexed by the (project, seq) constraint below, which every lookup starts with.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
     seq = models.BigIntegerField()
     state = models.CharField(max_length=8, choices=TaskState.choices, default=TaskState.OPEN)
     priority = models.SmallIntegerField(default=0)
     # Annotations submitted (or accepted, when the project reviews) so far.
     annotation_count = models.PositiveSmallIntegerField(default=0)
-    # Sealed (vault kinds task.payload, task.meta, task.prediction, task.gold).
+    # Sealed (vault kinds task.payload, task.prediction, task.gold). The payload holds the
+    # task's data, external id and metadata: {"data": {...}, "external_id": ..., "metadata": ...}.
     payload = models.BinaryField()
-    meta = models.BinaryField(null=True)
     prediction = models.BinaryField(null=True)
     gold = models.BinaryField(null=True)
     is_gold = models.BooleanField(default=False)

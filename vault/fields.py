@@ -21,7 +21,7 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -111,6 +111,22 @@ class FieldSealer:
         nonce = os.urandom(crypto.NONCE_BYTES)
         aad = header + self._binding + _object_id(object_id)
         return header + nonce + self._aead.encrypt(nonce, encoded, aad)
+
+    def seal_json_texts(self, items: Sequence[tuple[ObjectId, bytes]]) -> list[bytes]:
+        """``seal_json_text`` for a batch: one call to the system's random source for all of
+        its nonces (a bulk import seals a million values; each call costs a system call)."""
+        header = self._head + _TYPE[JSON]
+        head_binding = header + self._binding
+        encrypt = self._aead.encrypt
+        size = crypto.NONCE_BYTES
+        nonces = os.urandom(size * len(items))
+        sealed = []
+        for index, (object_id, encoded) in enumerate(items):
+            nonce = nonces[index * size : (index + 1) * size]
+            sealed.append(
+                header + nonce + encrypt(nonce, encoded, head_binding + _object_id(object_id))
+            )
+        return sealed
 
     def _opener(self, version: int) -> AESGCM:
         aead = self._openers.get(version)

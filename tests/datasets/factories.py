@@ -35,7 +35,7 @@ def make_task(project: Project, text: str, imp: Import | None = None, row: int =
         id=task_id,
         project=project,
         seq=(number << SEQ_IMPORT_SHIFT) + row,
-        payload=encoded.seal(str(task_id), data),
+        payload=encoded.seal(str(task_id), {"data": data}),
         fingerprint=vault.fingerprinter(project.pk, "task.payload").text(text),
         created_at=project.created_at,
     )

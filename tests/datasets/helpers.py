@@ -53,7 +53,7 @@ def published(project) -> Any:
 
 def payloads(project) -> list[Any]:
     tasks = Task.objects.filter(project=project).order_by("seq")
-    return [vault.unseal(project.pk, "task.payload", str(t.pk), t.payload) for t in tasks]
+    return [vault.unseal(project.pk, "task.payload", str(t.pk), t.payload)["data"] for t in tasks]
 
 
 def problems_of(imp: Import) -> list[tuple[str, str, str | None]]:

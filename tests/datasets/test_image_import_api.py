@@ -50,7 +50,10 @@ def boxes_manager(boxes):
 
 def _images_of(project) -> list[str]:
     tasks = Task.objects.filter(project=project).order_by("seq")
-    return [vault.unseal(project.pk, "task.payload", str(t.pk), t.payload)["image"] for t in tasks]
+    return [
+        vault.unseal(project.pk, "task.payload", str(t.pk), t.payload)["data"]["image"]
+        for t in tasks
+    ]
 
 
 def test_a_zip_of_images_becomes_one_task_per_image(

@@ -167,9 +167,12 @@ def test_csv_columns_are_mapped_to_fields(project, manager, django_capture_on_co
     assert imp.state == ImportState.SUCCEEDED, imp.problems
     assert payloads(project) == [{"text": "nice work"}, {"text": "slow"}]
     task = Task.objects.filter(project=project).order_by("seq")[0]
-    assert task.meta is not None
-    meta = vault.unseal(project.pk, "task.meta", str(task.pk), task.meta)
-    assert meta == {"external_id": "r1", "metadata": {"source": "web"}}
+    payload = vault.unseal(project.pk, "task.payload", str(task.pk), task.payload)
+    assert payload == {
+        "data": {"text": "nice work"},
+        "external_id": "r1",
+        "metadata": {"source": "web"},
+    }
 
 
 def test_an_unmapped_csv_column_fails_the_import_naming_it(
