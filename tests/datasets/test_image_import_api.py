@@ -4,6 +4,7 @@ named by a JSONL file, every hostile file refused, and images served only to tho
 import io
 import json
 import zipfile
+import zlib
 
 import pytest
 from PIL import Image
@@ -132,19 +133,22 @@ def _bomb_zip() -> bytes:
     return out.getvalue()
 
 
-def _lying_png() -> bytes:
+def _png_declaring(width: int, height: int) -> bytes:
+    """A 4x4 PNG whose header (with a valid checksum) declares another size."""
     data = bytearray(png(4, 4))
-    data[16:24] = (60000).to_bytes(4, "big") + (60000).to_bytes(4, "big")  # IHDR width, height
+    data[16:24] = width.to_bytes(4, "big") + height.to_bytes(4, "big")  # IHDR width, height
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")  # IHDR's CRC
     return bytes(data)
 
 
-HOSTILE = [
+HOSTILE: list[tuple[str, dict[str, bytes], str]] = [
     ("escape", {"../evil.png": png()}, "unsafe_path"),
     ("absolute", {"/abs/evil.png": png()}, "unsafe_path"),
     ("wrong extension", {"a.jpg": png()}, "wrong_extension"),
     ("text as image", {"a.png": b"just some text, not an image"}, "wrong_extension"),
     ("truncated", {"a.png": png(64, 64)[:-40]}, "corrupt_image"),
-    ("lying size", {"a.png": _lying_png()}, None),
+    ("lies about its size", {"a.png": _png_declaring(8, 8)}, "corrupt_image"),
+    ("decompression bomb", {"a.png": _png_declaring(60000, 60000)}, "image_too_large"),
 ]
 
 
@@ -160,8 +164,7 @@ def test_hostile_archives_fail_precisely_and_leave_nothing(
         django_capture_on_commit_callbacks,
     )
     assert imp.state == ImportState.FAILED
-    if code is not None:
-        assert imp.problems[0]["code"] == code, imp.problems
+    assert imp.problems[0]["code"] == code, imp.problems
     assert imp.problems[0]["where"].startswith("entry")
     assert Task.objects.filter(project=boxes).count() == 0
     assert ProjectFile.objects.filter(project=boxes).count() == 0
