@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"))),
     path("account/", include(([*accounts_urls.page_urls, *views_tokens.page_urls], "accounts"))),
     path("projects/", include(projects_urls)),
+    path("projects/<uuid:project_id>/", include("datasets.page_urls")),
     path("invitations/", include((projects_urls.invitation_urlpatterns, "invitations"))),
     path("audit/", include((audit_viewer.page_urls, "audit"))),
 ]

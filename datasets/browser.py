@@ -40,6 +40,21 @@ def import_get(project: Project, import_id: Any) -> Import:
     return imp
 
 
+def import_choices(project: Project) -> list[Import]:
+    """The project's imports, newest first, with what a filter or a list row shows."""
+    return list(
+        Import.objects.filter(project=project)
+        .only("id", "number", "file_name", "state", "tasks_created", "deleted_tasks_at")
+        .order_by("-number")
+    )
+
+
+def import_or_none(project: Project, import_id: uuid.UUID | None) -> Import | None:
+    if import_id is None:
+        return None
+    return Import.objects.filter(project=project, pk=import_id).first()
+
+
 def import_list(project: Project) -> QuerySet[Import]:
     return Import.objects.filter(project=project).select_related("created_by")
 

@@ -270,6 +270,8 @@ def import_tasks_delete(*, actor: Actor, imp: Import) -> int:
     require_active(imp.project)
     if imp.state != ImportState.SUCCEEDED:
         raise Conflict("Only a succeeded import has tasks to delete.", code="import_not_succeeded")
+    if imp.deleted_tasks_at is not None:
+        raise Conflict("This import's tasks were deleted already.", code="tasks_deleted")
     deleted = 0
     tasks = writers.import_tasks(imp)
     while True:
@@ -460,7 +462,7 @@ def _uuid_text(raw: bytes) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-_encode_text = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_encode_text = json.encoder.encode_basestring
 
 
 def _payload_json(rec: CleanRecord) -> bytes:

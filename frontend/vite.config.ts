@@ -10,7 +10,7 @@ export default defineConfig({
     target: "es2022",
     sourcemap: false,
     rollupOptions: {
-      input: { pages: "src/pages.ts" },
+      input: { pages: "src/pages.ts", imports: "src/imports.ts" },
       output: {
         entryFileNames: "labelkeep/[name].js",
         chunkFileNames: "labelkeep/[name].js",

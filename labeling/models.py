@@ -61,6 +61,8 @@ class Task(models.Model):
         indexes = [
             # The work queue: open tasks of a project, highest priority first, then oldest.
             models.Index(fields=["project", "state", "-priority", "seq"], name="task_queue"),
+            # Gold tasks: few, found without scanning the others (data browser, quality).
+            models.Index(fields=["project", "seq"], condition=Q(is_gold=True), name="task_gold"),
         ]
 
     def __str__(self) -> str:

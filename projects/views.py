@@ -36,7 +36,8 @@ def without_path_logging(response: AnyResponse) -> AnyResponse:
     return response
 
 
-def _project(request: HttpRequest, project_id: uuid.UUID, need: Need) -> Project:
+def project_for_page(request: HttpRequest, project_id: uuid.UUID, need: Need) -> Project:
+    """The project through the gate, for a page: 404 as if missing, 403 for a lacking role."""
     try:
         return access_project(request.user, project_id, need=need)
     except NotFound:
@@ -51,13 +52,23 @@ def _form_error(form: Form, error: ApplicationError) -> None:
     form.add_error(field if field in form.fields else None, error.message)
 
 
+_project = project_for_page
+
+
+def render_project_page(
+    request: HttpRequest, template: str, project: Project, status: int = 200, **context: Any
+) -> HttpResponse:
+    """Render a page under the project's header (``template``: its full name), with the
+    caller's access, which the tabs and actions follow. Other apps' project pages use it."""
+    access = selectors.project_access(project, user=request.user)
+    context.update(project=project, access=access, needs={n.name: n in access.needs for n in Need})
+    return render(request, template, context, status=status)
+
+
 def _page(
     request: HttpRequest, template: str, project: Project, status: int = 200, **context: Any
 ) -> HttpResponse:
-    """Render a project page with the caller's access, which the tabs and actions follow."""
-    access = selectors.project_access(project, user=request.user)
-    context.update(project=project, access=access, needs={n.name: n in access.needs for n in Need})
-    return render(request, f"projects/{template}", context, status=status)
+    return render_project_page(request, f"projects/{template}", project, status, **context)
 
 
 @login_required

@@ -484,3 +484,16 @@ def test_audit_events_tell_the_story_of_an_import(
     ]
     succeeded = AuditEvent.objects.get(action="import.succeeded")
     assert succeeded.details["tasks_created"] == 4
+
+
+def test_an_imports_tasks_are_deleted_once(project, manager, django_capture_on_commit_callbacks):
+    client = client_for(manager)
+    imp = run_upload(
+        client, project, "a.jsonl", jsonl(_records(2)), django_capture_on_commit_callbacks
+    )
+    url = f"/api/v1/projects/{project.pk}/imports/{imp.pk}/tasks"
+    assert client.delete(url).status_code == 200
+    again = client.delete(url)
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "tasks_deleted"
+    assert AuditEvent.objects.filter(action="import.tasks_deleted").count() == 1
