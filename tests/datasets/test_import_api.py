@@ -497,3 +497,17 @@ def test_an_imports_tasks_are_deleted_once(project, manager, django_capture_on_c
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "tasks_deleted"
     assert AuditEvent.objects.filter(action="import.tasks_deleted").count() == 1
+
+
+def test_a_repeated_external_id_in_a_valid_file_is_named_by_its_line(
+    project, manager, django_capture_on_commit_callbacks
+):
+    body = jsonl(
+        [{"text": "a", "external_id": "e"}, {"text": "b"}, {"text": "c", "external_id": "e"}]
+    )
+    imp = run_upload(
+        client_for(manager), project, "a.jsonl", body, django_capture_on_commit_callbacks
+    )
+    assert imp.state == ImportState.FAILED
+    assert problems_of(imp) == [("line 3", "duplicate_external_id", "external_id")]
+    assert Task.objects.filter(project=project).count() == 0

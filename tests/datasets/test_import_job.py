@@ -101,3 +101,13 @@ def test_a_second_delivery_of_the_job_finds_it_finished(project):
     assert again.state == ImportState.SUCCEEDED
     assert again.attempts == 1
     assert Task.objects.filter(project=project).count() == 10
+
+
+def test_a_repeated_external_id_fails_the_whole_transaction_and_is_named(project):
+    body = _lines(20_000) + b'{"text": "the same id again", "external_id": "e7"}\n'
+    imp = _import(project, body)
+    assert imp.state == ImportState.FAILED
+    assert [(p["where"], p["code"]) for p in imp.problems] == [
+        ("line 20001", "duplicate_external_id")
+    ]
+    assert Task.objects.filter(project=project).count() == 0
