@@ -131,6 +131,12 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def children(pid: int) -> list[int]:
     try:
         text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
@@ -201,6 +207,7 @@ def run(
     setup = json.loads(manage(env, "shell", "-c", SETUP).strip().splitlines()[-1])
     web, worker, port = start(env, args.web_workers, work / "server.log")
     processes += [web, worker]
+    worker_cpu = cpu_seconds(worker.pid)
     started = time.monotonic()
     answer = upload(port, setup["token"], setup["project"], data, args.format)
     uploaded = time.monotonic()
@@ -210,6 +217,7 @@ def run(
             break
         time.sleep(0.1)
     finished = time.monotonic()
+    worker_cpu = cpu_seconds(worker.pid) - worker_cpu
     web_rss = max(peak_rss_mb(pid) for pid in [web.pid, *children(web.pid)])
     worker_rss = peak_rss_mb(worker.pid)
     if state["state"] != "succeeded":
@@ -231,6 +239,8 @@ def run(
         "seconds": round(total, 2),
         "upload_s": round(uploaded - started, 2),
         "job_s": round(finished - uploaded, 2),
+        # CPU the worker used: about job_s when its one thread of Python is the bottleneck.
+        "worker_cpu_s": round(worker_cpu, 2),
         "peak_rss_mb": round(max(web_rss, worker_rss)),
         "web_peak_rss_mb": round(web_rss),
         "worker_peak_rss_mb": round(worker_rss),
