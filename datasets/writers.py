@@ -85,6 +85,25 @@ class Progress:
     files_stored: int
 
 
+def _values(r: TaskRow, task_id: Any, project_id: Any, state: str, created: Any) -> tuple[Any, ...]:
+    """A task's column values, in the order of ``COLUMNS``."""
+    return (
+        task_id,
+        project_id,
+        r.seq,
+        state,
+        r.priority,
+        0,
+        r.payload,
+        r.prediction,
+        r.gold,
+        r.gold is not None,
+        r.fingerprint,
+        r.external_key,
+        created,
+    )
+
+
 def seq_range(imp: Import) -> tuple[int, int]:
     """The first and last ``seq`` an import's tasks can have."""
     low = imp.number << SEQ_IMPORT_SHIFT
@@ -212,23 +231,7 @@ class CopyWriter:
         created_at = self.created_at
         with connection.wrap_database_errors:
             for r in rows:
-                write_row(
-                    (
-                        r.id,
-                        project_id,
-                        r.seq,
-                        "open",
-                        r.priority,
-                        0,
-                        r.payload,
-                        r.prediction,
-                        r.gold,
-                        r.gold is not None,
-                        r.fingerprint,
-                        r.external_key,
-                        created_at,
-                    )
-                )
+                write_row(_values(r, r.id, project_id, "open", created_at))
 
     def _end_copy(self, error: BaseException | None = None) -> None:
         stack, self._copy, self._write_row = self._copy, None, None
@@ -300,24 +303,7 @@ class StagedWriter:
             self._created_at,
             self._id,
         )
-        values = [
-            (
-                as_id(r.id),
-                project_id,
-                r.seq,
-                staged,
-                r.priority,
-                0,
-                r.payload,
-                r.prediction,
-                r.gold,
-                r.gold is not None,
-                r.fingerprint,
-                r.external_key,
-                created_at,
-            )
-            for r in rows
-        ]
+        values = [_values(r, as_id(r.id), project_id, staged, created_at) for r in rows]
         self._held += values
         if len(self._held) >= self.rows_per_transaction:
             self._write_held()
