@@ -16,6 +16,7 @@ from datasets import formats
 from datasets.archives import SafeZip
 from datasets.files import store_image
 from datasets.images import inspect_image
+from datasets.import_job import short_key
 from datasets.models import OnDuplicate, ProjectFile
 from datasets.problems import ImportRejected
 from datasets.records import CleanRecord, RecordChecker
@@ -23,13 +24,7 @@ from labeling.models import Task
 from vault.blobs import EncryptedBlobStore
 
 if TYPE_CHECKING:
-    from datasets.imports import _Job
-
-
-def _short(fingerprint: bytes) -> int:
-    from datasets.imports import _short as short  # imports imports this module lazily
-
-    return short(fingerprint)
+    from datasets.import_job import ImportJob
 
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp")
@@ -46,15 +41,15 @@ def _image_record(
     return rec
 
 
-def _image_fingerprint(job: "_Job", content_key: bytes) -> bytes:
+def _image_fingerprint(job: "ImportJob", content_key: bytes) -> bytes:
     return vault.fingerprinter(job.project_id, "task.payload").digest(
         b"file.content:" + content_key
     )
 
 
-def _duplicate(job: "_Job", where: str, fingerprint: bytes) -> bool:
+def _duplicate(job: "ImportJob", where: str, fingerprint: bytes) -> bool:
     """Whether the image repeats one of this file or of the project (reported as configured)."""
-    short = _short(fingerprint)
+    short = short_key(fingerprint)
     earlier = short in job._seen
     if (
         not earlier
@@ -69,7 +64,7 @@ def _duplicate(job: "_Job", where: str, fingerprint: bytes) -> bool:
     return True
 
 
-def read_zip(job: "_Job", store: EncryptedBlobStore, _plain: Any) -> Iterator[CleanRecord]:
+def read_zip(job: "ImportJob", store: EncryptedBlobStore, _plain: Any) -> Iterator[CleanRecord]:
     """The tasks of a zip of images: one per image, or one per row of its manifest."""
     project = job.imp.project
     archive_file = store.open_seekable(project_id=project.pk, name=job.imp.upload_blob)
@@ -80,7 +75,7 @@ def read_zip(job: "_Job", store: EncryptedBlobStore, _plain: Any) -> Iterator[Cl
         archive_file.close()
 
 
-def _zip_records(job: "_Job", archive: SafeZip) -> Iterator[CleanRecord]:
+def _zip_records(job: "ImportJob", archive: SafeZip) -> Iterator[CleanRecord]:
     checker = RecordChecker(job.imp.project.task_type, job.limits, job.problems)
     entries = {entry.path: entry for entry in archive.entries()}
     manifest = archive.manifest()
@@ -151,7 +146,7 @@ def _zip_records(job: "_Job", archive: SafeZip) -> Iterator[CleanRecord]:
 
 
 def resolve_uploaded(
-    job: "_Job", rows: Iterable[tuple[str, dict[str, Any]]], checker: RecordChecker
+    job: "ImportJob", rows: Iterable[tuple[str, dict[str, Any]]], checker: RecordChecker
 ) -> Iterator[CleanRecord]:
     """Rows naming images uploaded before: each name looked up (in batches) to its file."""
     batch: list[CleanRecord] = []
@@ -167,7 +162,7 @@ def resolve_uploaded(
     yield from _resolve(job, batch)
 
 
-def _resolve(job: "_Job", batch: list[CleanRecord]) -> Iterator[CleanRecord]:
+def _resolve(job: "ImportJob", batch: list[CleanRecord]) -> Iterator[CleanRecord]:
     if not batch:
         return
     name_fp = vault.fingerprinter(job.project_id, "file.name")
