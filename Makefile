@@ -49,6 +49,7 @@ run: export SITE_URL := $(SITE_URL)
 run: deps static
 	$(BIN)/python manage.py migrate --noinput --verbosity 0
 	$(BIN)/python manage.py demo_lab
+	$(BIN)/python manage.py demo_tasks
 	deploy/run-embedded.sh $(HOST) $(PORT) $(WEB_WORKERS)
 
 lint: deps-dev
