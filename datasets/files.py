@@ -112,6 +112,13 @@ def file_upload(
             details={"limit": limits.max_image_bytes},
         )
     data = _read_limited(source, limits.max_image_bytes)
+    if declared_size is not None and len(data) != declared_size:
+        raise ValidationFailed(
+            f"The upload ended after {len(data):,} of the {declared_size:,} bytes it announced; "
+            "send it again.",
+            code="incomplete_upload",
+            details={"field": "body"},
+        )
     try:
         info = inspect_image(data, name=name, where="file", limits=limits)
     except ImportRejected as exc:

@@ -159,6 +159,14 @@ def import_create(
             raise ValidationFailed(
                 "The upload is empty.", code="empty_upload", details={"field": "file"}
             )
+        if declared_size is not None and info.size != declared_size:
+            # A client that went away mid-upload: never import the part that arrived.
+            raise ValidationFailed(
+                f"The upload ended after {info.size:,} of the {declared_size:,} bytes it "
+                "announced; send it again.",
+                code="incomplete_upload",
+                details={"field": "file"},
+            )
         return _import_record(actor, project, import_id, options, info.size)
     except BaseException:
         store.delete(project_id=project.pk, name=blob)

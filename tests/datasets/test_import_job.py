@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 
 from audit.services import Actor
+from core.errors import ValidationFailed
 from datasets import imports
 from datasets.models import Import, ImportState
 from labeling.models import Task
@@ -111,3 +112,19 @@ def test_a_repeated_external_id_fails_the_whole_transaction_and_is_named(project
         ("line 20001", "duplicate_external_id")
     ]
     assert Task.objects.filter(project=project).count() == 0
+
+
+def test_an_upload_cut_short_is_refused_and_leaves_nothing(project):
+    options = imports.import_options(project, file_name="a.jsonl")
+    body = _lines(100)
+    with pytest.raises(ValidationFailed) as refused:
+        imports.import_create(
+            actor=Actor.system(user=project.created_by),
+            project=project,
+            options=options,
+            source=io.BytesIO(body[:-10]),
+            declared_size=len(body),
+        )
+    assert refused.value.code == "incomplete_upload"
+    assert Import.objects.count() == 0
+    assert config.blob_store().names(project_id=project.pk) == []
