@@ -50,7 +50,13 @@ def _check_name(name: str) -> str:
 
 
 def _read_limited(source: BinaryIO, limit: int) -> bytes:
-    data = source.read(limit + 1)
+    """The whole body, read until it ends (a read may return less than asked), up to ``limit``."""
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit and (part := source.read(min(limit + 1 - size, 1024 * 1024))):
+        parts.append(part)
+        size += len(part)
+    data = b"".join(parts)
     if len(data) > limit:
         raise TooLarge(
             f"The image is larger than the limit of {limit:,} bytes "

@@ -269,3 +269,14 @@ def test_stored_images_are_encrypted(
     assert stored
     assert all(image not in blob and b"IHDR" not in blob for blob in stored)
     assert json.dumps(_images_of(boxes))
+
+
+def test_an_uploaded_image_over_the_limit_is_413(boxes, boxes_manager, settings):
+    settings.IMPORT_MAX_IMAGE_BYTES = 2048
+    noisy = io.BytesIO()
+    Image.effect_noise((256, 256), 64).convert("RGB").save(noisy, "PNG")
+    url = f"/api/v1/projects/{boxes.pk}/files/?name=big.png"
+    response = post_raw(client_for(boxes_manager), url, noisy.getvalue())
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "image_too_large"
+    assert ProjectFile.objects.filter(project=boxes).count() == 0
