@@ -15,9 +15,9 @@ from django.db import IntegrityError, transaction
 
 import vault
 from audit.services import Actor, record
-from core.errors import Conflict, NotFound, TooLarge, ValidationFailed
+from core.errors import Conflict, NotFound, ValidationFailed
 from datasets.images import ImageInfo, inspect_image
-from datasets.limits import ImportLimits
+from datasets.limits import ImportLimits, image_too_large, incomplete_upload
 from datasets.models import Import, ProjectFile
 from datasets.problems import ImportRejected
 from projects.models import Project, TaskType
@@ -58,12 +58,7 @@ def _read_limited(source: BinaryIO, limit: int) -> bytes:
         size += len(part)
     data = b"".join(parts)
     if len(data) > limit:
-        raise TooLarge(
-            f"The image is larger than the limit of {limit:,} bytes "
-            "(LABELKEEP_IMPORT_MAX_IMAGE_BYTES).",
-            code="image_too_large",
-            details={"limit": limit},
-        )
+        raise image_too_large(limit)
     return data
 
 
@@ -111,20 +106,10 @@ def file_upload(
     name = _check_name(name)
     limits = ImportLimits.from_settings()
     if declared_size is not None and declared_size > limits.max_image_bytes:
-        raise TooLarge(
-            f"The image is larger than the limit of {limits.max_image_bytes:,} bytes "
-            "(LABELKEEP_IMPORT_MAX_IMAGE_BYTES).",
-            code="image_too_large",
-            details={"limit": limits.max_image_bytes},
-        )
+        raise image_too_large(limits.max_image_bytes)
     data = _read_limited(source, limits.max_image_bytes)
     if declared_size is not None and len(data) != declared_size:
-        raise ValidationFailed(
-            f"The upload ended after {len(data):,} of the {declared_size:,} bytes it announced; "
-            "send it again.",
-            code="incomplete_upload",
-            details={"field": "body"},
-        )
+        raise incomplete_upload(len(data), declared_size, "body")
     try:
         info = inspect_image(data, name=name, where="file", limits=limits)
     except ImportRejected as exc:
@@ -132,7 +117,8 @@ def file_upload(
             exc.problem.message, code=exc.problem.code, details={"field": "body"}
         ) from None
     name_key = vault.fingerprinter(project.pk, "file.name").text(name)
-    if ProjectFile.objects.filter(project=project, name_key=name_key).exists():
+    named = ProjectFile.objects.filter(project=project, name_key=name_key)
+    if named.filter(source_import__isnull=True).exists():  # the names tasks refer to
         raise Conflict(f"The project already has a file named {name!r}.", code="file_exists")
     try:
         with transaction.atomic():

@@ -24,9 +24,9 @@ from django.utils import timezone
 
 from audit.models import Outcome
 from audit.services import Actor, record
-from core.errors import ApplicationError, Conflict, TooLarge, ValidationFailed
+from core.errors import ApplicationError, Conflict, ValidationFailed
 from datasets import formats, import_job, writers
-from datasets.limits import ImportLimits
+from datasets.limits import ImportLimits, incomplete_upload, upload_too_large
 from datasets.models import FINISHED_STATES, Import, ImportState, OnDuplicate
 from datasets.problems import ImportRejected
 from projects.models import Project, TaskType
@@ -58,12 +58,7 @@ class _LimitedSource(io.RawIOBase):
             return 0
         self.count += len(data)
         if self.count > self._limit:
-            raise TooLarge(
-                f"The upload is larger than the limit of {self._limit:,} bytes "
-                "(LABELKEEP_IMPORT_MAX_UPLOAD_BYTES).",
-                code="upload_too_large",
-                details={"limit": self._limit},
-            )
+            raise upload_too_large(self._limit)
         target[: len(data)] = data
         return len(data)
 
@@ -143,12 +138,7 @@ def import_create(
     require_active(project)
     limit = settings.IMPORT_MAX_UPLOAD_BYTES
     if declared_size is not None and declared_size > limit:
-        raise TooLarge(
-            f"The upload is larger than the limit of {limit:,} bytes "
-            "(LABELKEEP_IMPORT_MAX_UPLOAD_BYTES).",
-            code="upload_too_large",
-            details={"limit": limit},
-        )
+        raise upload_too_large(limit)
     import_id = uuid.uuid4()
     blob = f"imports/{import_id}/upload"
     store = vault_config.blob_store()
@@ -160,13 +150,7 @@ def import_create(
                 "The upload is empty.", code="empty_upload", details={"field": "file"}
             )
         if declared_size is not None and info.size != declared_size:
-            # A client that went away mid-upload: never import the part that arrived.
-            raise ValidationFailed(
-                f"The upload ended after {info.size:,} of the {declared_size:,} bytes it "
-                "announced; send it again.",
-                code="incomplete_upload",
-                details={"field": "file"},
-            )
+            raise incomplete_upload(info.size, declared_size, "file")
         return _import_record(actor, project, import_id, options, info.size)
     except BaseException:
         store.delete(project_id=project.pk, name=blob)

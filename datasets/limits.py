@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from core.errors import TooLarge, ValidationFailed
+
 # The first this many problems of a failed import are kept and shown; all are counted.
 MAX_LISTED_PROBLEMS = 100
 
@@ -33,3 +35,31 @@ class ImportLimits:
             max_image_bytes=settings.IMPORT_MAX_IMAGE_BYTES,
             max_image_pixels=settings.IMPORT_MAX_IMAGE_PIXELS,
         )
+
+
+def upload_too_large(limit: int) -> TooLarge:
+    return TooLarge(
+        f"The upload is larger than the limit of {limit:,} bytes "
+        "(LABELKEEP_IMPORT_MAX_UPLOAD_BYTES).",
+        code="upload_too_large",
+        details={"limit": limit},
+    )
+
+
+def image_too_large(limit: int) -> TooLarge:
+    return TooLarge(
+        f"The image is larger than the limit of {limit:,} bytes "
+        "(LABELKEEP_IMPORT_MAX_IMAGE_BYTES).",
+        code="image_too_large",
+        details={"limit": limit},
+    )
+
+
+def incomplete_upload(received: int, declared: int, field: str) -> ValidationFailed:
+    """A client gone mid-upload: what arrived is never imported in part."""
+    return ValidationFailed(
+        f"The upload ended after {received:,} of the {declared:,} bytes it announced; "
+        "send it again.",
+        code="incomplete_upload",
+        details={"field": field},
+    )

@@ -3,7 +3,7 @@
 import io
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from datasets.models import Import, ImportState
 from labeling.models import Task
@@ -24,3 +24,11 @@ def test_the_demo_project_gets_its_sample_tasks_once(
     with django_capture_on_commit_callbacks(execute=True):
         call_command("demo_tasks", allow_production=True, stdout=io.StringIO())
     assert Import.objects.count() == 1
+
+
+@pytest.mark.parametrize("command", ["demo_lab", "demo_tasks"])
+def test_demo_commands_refuse_a_production_database(settings, command):
+    settings.EMBEDDED = False
+    with pytest.raises(CommandError, match="only runs in embedded mode"):
+        call_command(command, stdout=io.StringIO())
+    assert Import.objects.count() == 0

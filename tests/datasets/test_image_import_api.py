@@ -280,3 +280,13 @@ def test_an_uploaded_image_over_the_limit_is_413(boxes, boxes_manager, settings)
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "image_too_large"
     assert ProjectFile.objects.filter(project=boxes).count() == 0
+
+
+def test_an_image_from_a_zip_does_not_take_its_name_from_uploads(
+    boxes, boxes_manager, django_capture_on_commit_callbacks
+):
+    client = client_for(boxes_manager)
+    run_upload(client, boxes, "a.zip", zip_of({"a.png": png()}), django_capture_on_commit_callbacks)
+    url = f"/api/v1/projects/{boxes.pk}/files/?name=a.png"
+    assert post_raw(client, url, png(5, 5)).status_code == 201
+    assert post_raw(client, url, png(6, 6)).status_code == 409

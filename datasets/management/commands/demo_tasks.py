@@ -8,10 +8,8 @@ import io
 import json
 from typing import Any
 
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
-
 from audit.services import Actor
+from core.commands import EmbeddedOnlyCommand
 from datasets import imports
 from datasets.models import Import
 from projects.management.commands.demo_lab import DEMO_PROJECT
@@ -41,19 +39,10 @@ REVIEWS = (
 )
 
 
-class Command(BaseCommand):
+class Command(EmbeddedOnlyCommand):
     help = "Import sample tasks into the demo project, once."
 
-    def add_arguments(self, parser: Any) -> None:
-        parser.add_argument(
-            "--allow-production",
-            action="store_true",
-            help="Also run when DATABASE_URL is set (never needed for `make run`).",
-        )
-
     def handle(self, *args: Any, **options: Any) -> None:
-        if not settings.EMBEDDED and not options["allow_production"]:
-            raise CommandError("demo_tasks only runs in embedded mode (DATABASE_URL is set).")
         project = Project.objects.filter(name=DEMO_PROJECT, deleted_at__isnull=True).first()
         if project is None or Import.objects.filter(project=project).exists():
             return

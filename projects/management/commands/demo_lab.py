@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import User
 from audit.services import Actor
+from core.commands import EmbeddedOnlyCommand
 from projects import services
 from projects.models import Project, Role
 
@@ -36,19 +36,10 @@ Read the review and choose the **overall sentiment** the customer expresses.
 """
 
 
-class Command(BaseCommand):
+class Command(EmbeddedOnlyCommand):
     help = "Create the demo lab on first run and print how to sign in."
 
-    def add_arguments(self, parser: Any) -> None:
-        parser.add_argument(
-            "--allow-production",
-            action="store_true",
-            help="Also run when DATABASE_URL is set (never needed for `make run`).",
-        )
-
     def handle(self, *args: Any, **options: Any) -> None:
-        if not settings.EMBEDDED and not options["allow_production"]:
-            raise CommandError("demo_lab only runs in embedded mode (DATABASE_URL is set).")
         path = Path(settings.VAR_DIR) / "demo-logins.txt"
         if not User.objects.filter(email=f"admin@{DEMO_DOMAIN}").exists():
             logins = self._create()
