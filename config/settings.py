@@ -300,6 +300,11 @@ SPECTACULAR_SETTINGS = {
         "JobStateEnum": "projects.jobs.JOB_STATES",
         "TokenStateEnum": "accounts.models.TokenState",
         "TaskStateEnum": "datasets.browser.LISTED_STATES",
+        "AnnotationStatusEnum": "labeling.models.AnnotationStatus",
+        "ReviewStateEnum": "labeling.models.ReviewState",
+        "DecisionEnum": "labeling.models.Decision",
+        "SkipReasonEnum": "labeling.models.SkipReason",
+        "InvitationStatusEnum": "projects.selectors.INVITATION_STATUSES",
     },
 }
 
@@ -342,6 +347,11 @@ CELERY_BEAT_SCHEDULE = {
     "audit-archive": {"task": "audit.tasks.audit_archive", "schedule": 3600.0},
     # Imports whose worker died (or whose message was lost) are taken over.
     "imports-resume": {"task": "datasets.tasks.imports_resume", "schedule": 60.0},
+    # Leases that ran out in projects where no one asks for work (claims expire their own).
+    "leases-expire": {"task": "labeling.tasks.leases_expire_all", "schedule": 60.0},
+    # Quality reports for projects with new submissions (at most hourly per project), and
+    # reports whose job was lost.
+    "quality-schedule": {"task": "labeling.tasks.quality_schedule", "schedule": 300.0},
 }
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})

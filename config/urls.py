@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from accounts import urls as accounts_urls
 from core import views as core_views
 from datasets import urls as datasets_urls
+from labeling import urls as labeling_urls
 from projects import api_tokens, audit_viewer, views_tokens
 from projects import urls as projects_urls
 
@@ -15,6 +16,7 @@ api_v1 = [
     *api_tokens.api_urls,
     *projects_urls.api_urlpatterns,
     *datasets_urls.api_urlpatterns,
+    *labeling_urls.api_urlpatterns,
     path("audit/events", audit_viewer.AuditEventListApi.as_view(), name="audit_events"),
 ]
 

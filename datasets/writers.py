@@ -26,6 +26,7 @@ from django.db import connection, transaction
 
 from datasets.models import Import
 from labeling.models import SEQ_IMPORT_SHIFT, Task, TaskState
+from projects.models import Project
 
 # Columns written per task, in this order.
 COLUMNS = (
@@ -35,6 +36,7 @@ COLUMNS = (
     "state",
     "priority",
     "annotation_count",
+    "open_slots",
     "payload",
     "prediction",
     "gold",
@@ -49,6 +51,7 @@ _COPY_TYPES = (
     "uuid",
     "int8",
     "varchar",
+    "int2",
     "int2",
     "int2",
     "bytea",
@@ -85,7 +88,9 @@ class Progress:
     files_stored: int
 
 
-def _values(r: TaskRow, task_id: Any, project_id: Any, state: str, created: Any) -> tuple[Any, ...]:
+def _values(
+    r: TaskRow, task_id: Any, project_id: Any, state: str, created: Any, *, overlap: int
+) -> tuple[Any, ...]:
     """A task's column values, in the order of ``COLUMNS``."""
     return (
         task_id,
@@ -94,6 +99,8 @@ def _values(r: TaskRow, task_id: Any, project_id: Any, state: str, created: Any)
         state,
         r.priority,
         0,
+        # Every slot free; a gold task has none: the gold mix hands it out, not the queue.
+        0 if r.gold is not None else overlap,
         r.payload,
         r.prediction,
         r.gold,
@@ -102,6 +109,10 @@ def _values(r: TaskRow, task_id: Any, project_id: Any, state: str, created: Any)
         r.external_key,
         created,
     )
+
+
+def _overlap(imp: Import) -> int:
+    return Project.objects.values_list("overlap", flat=True).get(pk=imp.project_id)
 
 
 def seq_range(imp: Import) -> tuple[int, int]:
@@ -202,6 +213,7 @@ class CopyWriter:
         self._atomic: Any = None
         self._copy: contextlib.ExitStack | None = None
         self._write_row: Callable[[tuple[Any, ...]], None] | None = None
+        self._overlap = _overlap(imp)
         self._sql = f"COPY {Task._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 
     def open(self) -> None:
@@ -227,11 +239,10 @@ class CopyWriter:
         write_row = self._write_row
         if write_row is None:
             write_row = self._write_row = self._start_copy()
-        project_id = self.imp.project_id
-        created_at = self.created_at
+        project_id, created_at, overlap = self.imp.project_id, self.created_at, self._overlap
         with connection.wrap_database_errors:
             for r in rows:
-                write_row(_values(r, r.id, project_id, "open", created_at))
+                write_row(_values(r, r.id, project_id, "open", created_at, overlap=overlap))
 
     def _end_copy(self, error: BaseException | None = None) -> None:
         stack, self._copy, self._write_row = self._copy, None, None
@@ -275,6 +286,7 @@ class StagedWriter:
     def __init__(self, imp: Import, created_at: datetime) -> None:
         self.imp = imp
         self.created_at = created_at
+        self._overlap = _overlap(imp)
         table = Task._meta.db_table
         marks = ", ".join(["%s"] * len(COLUMNS))
         self._sql = f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({marks})"  # noqa: S608
@@ -303,7 +315,10 @@ class StagedWriter:
             self._created_at,
             self._id,
         )
-        values = [_values(r, as_id(r.id), project_id, staged, created_at) for r in rows]
+        overlap = self._overlap
+        values = [
+            _values(r, as_id(r.id), project_id, staged, created_at, overlap=overlap) for r in rows
+        ]
         self._held += values
         if len(self._held) >= self.rows_per_transaction:
             self._write_held()

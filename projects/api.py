@@ -153,6 +153,7 @@ class ProjectListApi(APIView):
             description=fields["description"],
             instructions=fields["instructions"],
             overlap=fields["overlap"],
+            **{name: fields[name] for name in services.WORK_SETTINGS if name in fields},
         )
         return Response(_project_out(request, project), status=status.HTTP_201_CREATED)
 

@@ -32,6 +32,14 @@ class Project(models.Model):
     task_type = models.CharField(max_length=32, choices=TaskType.choices)
     label_schema = models.JSONField(default=dict)
     overlap = models.PositiveSmallIntegerField(default=1)
+    # The work (labeling/): whether submissions go through review; how long the queue's lease
+    # on a task lasts; the share of an annotator's stream drawn from gold tasks; and the gold
+    # accuracy below which an annotator is paused, once they have answered enough gold tasks.
+    review_required = models.BooleanField(default=False)
+    lease_seconds = models.PositiveIntegerField(default=1800)
+    gold_rate = models.FloatField(default=0.1)
+    gold_min_accuracy = models.FloatField(null=True, blank=True)
+    gold_min_answers = models.PositiveSmallIntegerField(default=10)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -36,6 +36,11 @@ class ProjectCreateIn(StrictSerializer):
     overlap = serializers.IntegerField(
         default=1, help_text=f"Annotations per task, 1-{MAX_OVERLAP}."
     )
+    review_required = serializers.BooleanField(required=False)
+    lease_seconds = serializers.IntegerField(required=False)
+    gold_rate = serializers.FloatField(required=False)
+    gold_min_accuracy = serializers.FloatField(required=False, allow_null=True)
+    gold_min_answers = serializers.IntegerField(required=False)
 
 
 class ProjectUpdateIn(StrictSerializer):
@@ -46,6 +51,23 @@ class ProjectUpdateIn(StrictSerializer):
     description = _text(required=False)
     instructions = _text(required=False)
     overlap = serializers.IntegerField(required=False)
+    review_required = serializers.BooleanField(
+        required=False, help_text="Submissions go through a reviewer before they count."
+    )
+    lease_seconds = serializers.IntegerField(
+        required=False, help_text="How long the queue's lease on a task lasts (60 s - 7 days)."
+    )
+    gold_rate = serializers.FloatField(
+        required=False, help_text="Share of an annotator's tasks drawn from gold tasks (0-1)."
+    )
+    gold_min_accuracy = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        help_text="Pause annotators whose mean gold score falls below this (0-1); null: never.",
+    )
+    gold_min_answers = serializers.IntegerField(
+        required=False, help_text="Gold answers needed before gold_min_accuracy applies."
+    )
     archived = serializers.BooleanField(
         required=False, help_text="true archives the project, false restores it."
     )
@@ -128,6 +150,11 @@ class ProjectOut(serializers.Serializer[Any]):
     task_type = serializers.ChoiceField(source="project.task_type", choices=TaskType.choices)
     label_schema = serializers.DictField(source="project.label_schema")
     overlap = serializers.IntegerField(source="project.overlap")
+    review_required = serializers.BooleanField(source="project.review_required")
+    lease_seconds = serializers.IntegerField(source="project.lease_seconds")
+    gold_rate = serializers.FloatField(source="project.gold_rate")
+    gold_min_accuracy = serializers.FloatField(source="project.gold_min_accuracy", allow_null=True)
+    gold_min_answers = serializers.IntegerField(source="project.gold_min_answers")
     archived = serializers.BooleanField(source="project.is_archived")
     archived_at = serializers.DateTimeField(source="project.archived_at", allow_null=True)
     created_at = serializers.DateTimeField(source="project.created_at")

@@ -3,6 +3,7 @@ in one transaction; callers pass an ``Actor`` and a project reached through ``ac
 """
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -18,7 +19,17 @@ from projects.schemas import validate_label_schema
 logger = logging.getLogger(__name__)
 
 MAX_OVERLAP = 50
-_UPDATABLE = ("name", "description", "instructions", "label_schema", "overlap")
+WORK_SETTINGS = (
+    "review_required",
+    "lease_seconds",
+    "gold_rate",
+    "gold_min_accuracy",
+    "gold_min_answers",
+)
+_UPDATABLE = ("name", "description", "instructions", "label_schema", "overlap", *WORK_SETTINGS)
+# Apps above this one that keep state derived from a project's overlap (the work queue's
+# free slots) register here, from their AppConfig.ready; each runs in the update's transaction.
+OVERLAP_CHANGED: list[Callable[[Project, int], None]] = []
 
 
 def require_active(project: Project) -> None:
@@ -36,6 +47,26 @@ def _check_overlap(overlap: int) -> None:
         )
 
 
+# (field, lowest, highest, what it is): the bounds of the work's settings.
+_WORK_BOUNDS = (
+    ("lease_seconds", 60, 7 * 24 * 3600, "seconds"),
+    ("gold_rate", 0.0, 1.0, "a share of the tasks handed out"),
+    ("gold_min_accuracy", 0.0, 1.0, "a share of the gold score"),
+    ("gold_min_answers", 1, 10_000, "gold answers"),
+)
+
+
+def _check_work_settings(changes: dict[str, Any]) -> None:
+    for name, low, high, what in _WORK_BOUNDS:
+        value = changes.get(name)
+        if value is not None and not low <= value <= high:
+            raise ValidationFailed(
+                f"{name} must be between {low} and {high} ({what}).",
+                code="invalid_setting",
+                details={"field": name},
+            )
+
+
 @transaction.atomic
 def project_create(
     *,
@@ -46,12 +77,21 @@ def project_create(
     description: str = "",
     instructions: str = "",
     overlap: int = 1,
+    **work: Any,
 ) -> Project:
-    """Create a project with its role groups; the creator becomes its manager. Admins only."""
+    """Create a project with its role groups; the creator becomes its manager. Admins only.
+
+    ``work`` takes the work's settings (``review_required``, ``lease_seconds``, ``gold_rate``,
+    ``gold_min_accuracy``, ``gold_min_answers``); the others keep their defaults.
+    """
     if not permissions.can_create_projects(actor.user):
         raise PermissionDenied("Only lab administrators create projects.", code="not_admin")
     label_schema = validate_label_schema(task_type, label_schema)
     _check_overlap(overlap)
+    unknown = sorted(set(work) - set(WORK_SETTINGS))
+    if unknown:
+        raise TypeError(f"project_create() got unexpected settings {unknown}")
+    _check_work_settings(work)
     project = Project.objects.create(
         name=name.strip(),
         description=description,
@@ -60,6 +100,7 @@ def project_create(
         label_schema=label_schema,
         overlap=overlap,
         created_by=actor.user,
+        **work,
     )
     permissions.project_roles_create(project)
     permissions.member_set_role(project, actor.user, Role.MANAGER)
@@ -88,6 +129,8 @@ def project_update(*, actor: Actor, project: Project, changes: dict[str, Any]) -
         changes["label_schema"] = validate_label_schema(project.task_type, changes["label_schema"])
     if "overlap" in changes:
         _check_overlap(changes["overlap"])
+    _check_work_settings(changes)
+    old_overlap = project.overlap
     changed = sorted(k for k, v in changes.items() if getattr(project, k) != v)
     for key in changed:
         setattr(project, key, changes[key])
@@ -102,6 +145,9 @@ def project_update(*, actor: Actor, project: Project, changes: dict[str, Any]) -
             object_id=str(project.pk),
             details={"fields": changed},
         )
+    if "overlap" in changed:
+        for hook in OVERLAP_CHANGED:
+            hook(project, old_overlap)
     return project
 
 

@@ -37,6 +37,7 @@ def make_task(project: Project, text: str, imp: Import | None = None, row: int =
         seq=(number << SEQ_IMPORT_SHIFT) + row,
         payload=encoded.seal(str(task_id), {"data": data}),
         fingerprint=vault.fingerprinter(project.pk, "task.payload").text(text),
+        open_slots=project.overlap,
         created_at=project.created_at,
     )
 

@@ -24,12 +24,14 @@ from accounts.models import ApiToken, TokenScope, User
 from audit.models import AuditEvent
 from audit.services import Actor
 from datasets.models import ImportState
+from labeling import annotations, queue
 from projects import invitations, tokens
-from projects.models import Invitation, Role
+from projects.models import Invitation, Project, Role
 from projects.permissions import Need
 from tests.conftest import Lab, add_member
 from tests.datasets.factories import make_file, make_import, make_task
 from tests.factories import CLASSIFICATION_SCHEMA, make_user, password_of, strong_password
+from tests.labeling.work import make_task as work_task
 from tests.security.matrix import (
     MISSING,
     PERSONAS,
@@ -120,10 +122,55 @@ def world(lab) -> World:
         "task": {key: make_task(getattr(lab, key), f"matrix task of {key}")
                  for key in ("project", "other_project")},
         "file": {key: make_file(getattr(lab, key)) for key in ("project", "other_project")},
+        **_work_objects(lab, foreign_member),
     }  # fmt: skip
     plaintexts = {"export": export_plain, "full": full_plain}
     clients = {persona.name: _client(persona, lab, plaintexts) for persona in PERSONAS}
     return World(lab, objects, clients, accept_token)
+
+
+def _work_objects(lab: Lab, foreign_member: User) -> dict[str, dict[str, Any]]:
+    """A task each worker of each project holds ("held_task") and one each has submitted and
+    that awaits review ("done_task"); review is on and overlap high enough for everyone."""
+    workers = {
+        "project": [lab.annotator, lab.reviewer, lab.manager, lab.admin],
+        "other_project": [lab.outsider, foreign_member, lab.admin],
+    }
+    objects: dict[str, dict[str, Any]] = {"held_task": {}, "done_task": {}, "annotations": {}}
+    for key, people in workers.items():
+        project = getattr(lab, key)
+        Project.objects.filter(pk=project.pk).update(overlap=10, review_required=True)
+        project.refresh_from_db()
+        held = work_task(project, {"text": f"held in {key}"}, priority=2)
+        done = work_task(project, {"text": f"done in {key}"}, priority=1)
+        objects["held_task"][key], objects["done_task"][key] = held, done
+        objects["annotations"][key] = {}
+        for person in people:
+            actor = Actor.system(user=person)
+            queue.next_task(actor=actor, project=project)
+            queue.next_task(actor=actor, project=project, resume=False)
+            objects["annotations"][key][person.pk] = annotations.annotation_submit(
+                actor=actor, project=project, task_id=done.pk, result={"labels": ["Positive"]}
+            )
+    # Whose annotation a reviewer reviews: a plain annotator's.
+    objects["their_annotation"] = {
+        "project": objects["annotations"]["project"][lab.annotator.pk],
+        "other_project": objects["annotations"]["other_project"][foreign_member.pk],
+    }
+    return objects
+
+
+def _annotation_id(world: World, endpoint: Endpoint, persona: Persona, owner: str) -> str:
+    """The caller's own annotation of the done task, where they have one (else a plain
+    annotator's); for reviewing, always the plain annotator's."""
+    if owner == "missing":
+        return str(MISSING)
+    if endpoint.kinds.get("annotation_id") == "their_annotation":
+        return str(world.objects["their_annotation"][owner].pk)
+    by_person = world.objects["annotations"][owner]
+    user = getattr(world.lab, persona.user) if persona.user else None
+    mine = by_person.get(getattr(user, "pk", None))
+    return str((mine or world.objects["their_annotation"][owner]).pk)
 
 
 def _project_id(world: World, key: str) -> str:
@@ -153,7 +200,8 @@ def url_for(endpoint: Endpoint, world: World, persona: Persona, target: Target) 
         "token": lambda: "no-such-invitation" if owner == "missing" else world.accept_token,
         "job_id": lambda: _object_id(world, "job", owner),
         "import_id": lambda: _object_id(world, endpoint.kinds.get("import_id", "import"), owner),
-        "task_id": lambda: _object_id(world, "task", owner),
+        "task_id": lambda: _object_id(world, endpoint.kinds.get("task_id", "task"), owner),
+        "annotation_id": lambda: _annotation_id(world, endpoint, persona, owner),
         "file_id": lambda: _object_id(world, "file", owner),
     }
     return endpoint.path.format(
@@ -164,6 +212,10 @@ def url_for(endpoint: Endpoint, world: World, persona: Persona, target: Target) 
 def _new_project(world: World) -> dict[str, Any]:
     return {"name": "Matrix project", "label_schema": CLASSIFICATION_SCHEMA}
 
+
+HELD = {"task_id": "held_task"}
+DONE = {"task_id": "done_task"}
+ANNOTATION = "/api/v1/projects/{project_id}/tasks/{task_id}/annotations/{annotation_id}"
 
 ENDPOINTS = (
     Endpoint("GET", "/api/v1/projects/", signed_in(200, export_token=True)),
@@ -233,6 +285,38 @@ ENDPOINTS = (
     # then refuses an image with 400. Uploads themselves: tests/datasets.
     Endpoint("POST", "/api/v1/projects/{project_id}/files/", on_project(Need.MANAGE, 400),
              raw=b"\x89PNG", query="?name=matrix.png"),
+    # The work (issue 5): annotating needs annotate_project, and reaches only the tasks the
+    # queue gave the caller (every worker of the matrix holds one, and submitted another);
+    # reviewing and reading others' work need review_project.
+    Endpoint("POST", "/api/v1/projects/{project_id}/next", on_project(Need.ANNOTATE, 200)),
+    Endpoint("GET", "/api/v1/projects/{project_id}/tasks/{task_id}/work",
+             on_project_object(Need.ANNOTATE, 200), kinds=HELD),
+    Endpoint("POST", "/api/v1/projects/{project_id}/tasks/{task_id}/skip",
+             on_project_object(Need.ANNOTATE, 200), lambda w: {"reason": "unclear"}, kinds=HELD),
+    Endpoint("POST", "/api/v1/projects/{project_id}/tasks/{task_id}/release",
+             on_project_object(Need.ANNOTATE, 200), kinds=HELD),
+    Endpoint("PUT", "/api/v1/projects/{project_id}/tasks/{task_id}/draft",
+             on_project_object(Need.ANNOTATE, 200), lambda w: {"draft": {"labels": []}},
+             kinds=HELD),
+    Endpoint("GET", "/api/v1/projects/{project_id}/tasks/{task_id}/annotations/",
+             on_project_object(Need.ANNOTATE, 200), kinds=HELD),
+    Endpoint("POST", "/api/v1/projects/{project_id}/tasks/{task_id}/annotations/",
+             on_project_object(Need.ANNOTATE, 201), lambda w: {"result": {"labels": ["Neutral"]}},
+             kinds=HELD),
+    Endpoint("GET", ANNOTATION, on_project_object(Need.ANNOTATE, 200), kinds=DONE),
+    Endpoint("PATCH", ANNOTATION, on_project_object(Need.ANNOTATE, 200),
+             lambda w: {"result": {"labels": ["Negative"]}}, kinds=DONE),
+    Endpoint("POST", f"{ANNOTATION}/comments", on_project_object(Need.ANNOTATE, 201),
+             lambda w: {"body": "A note from the matrix."}, kinds=DONE),
+    Endpoint("POST", f"{ANNOTATION}/review", on_project_object(Need.REVIEW, 201),
+             lambda w: {"decision": "accept"},
+             kinds={**DONE, "annotation_id": "their_annotation"}),
+    Endpoint("POST", "/api/v1/projects/{project_id}/reviews/next", on_project(Need.REVIEW, 200)),
+    Endpoint("GET", "/api/v1/projects/{project_id}/annotations/", on_project(Need.ANNOTATE, 200)),
+    Endpoint("GET", "/api/v1/projects/{project_id}/quality", on_project(Need.ANNOTATE, 200)),
+    Endpoint("POST", "/api/v1/projects/{project_id}/quality", on_project(Need.REVIEW, 202)),
+    Endpoint("PATCH", "/api/v1/projects/{project_id}/quality/annotators/{user_id}",
+             on_project_object(Need.MANAGE, 200), lambda w: {"paused": True}),
 )  # fmt: skip
 
 

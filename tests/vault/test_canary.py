@@ -2,8 +2,9 @@
 database, the key store, the file store and the bucket must not hold the canary anywhere.
 
 ``import_canaries`` sends the canary through every import format (JSON, JSONL, CSV, TSV, each
-gzipped too, and a zip of images with a manifest) in every field a task has. Later issues extend
-``store_canaries`` with annotations and exports.
+gzipped too, and a zip of images with a manifest) in every field a task has;
+``annotation_canaries`` through every piece of the work: drafts, results, revisions,
+corrections, skip notes, review comments and comments. Exports extend ``store_canaries`` later.
 """
 
 import base64
@@ -42,6 +43,55 @@ def store_canaries(project, canary: str, tmp_path) -> None:
     )
     filesystem.put(project_id=project.pk, name="exports/canary.jsonl", source=document)
     import_canaries(project, canary)
+    annotation_canaries(project.created_by, canary)
+
+
+def annotation_canaries(admin, canary: str) -> None:
+    """The canary in everything an annotator or reviewer writes."""
+    from labeling import annotations, queue, review
+    from projects.models import Role
+    from tests.conftest import add_member
+    from tests.factories import make_user
+    from tests.labeling.work import make_task
+
+    project = make_project(
+        admin,
+        name="Canary writing",
+        task_type="free_text",
+        label_schema={"mode": "write", "min_length": 1},
+        review_required=True,
+        overlap=2,
+    )
+    writer = add_member(project, make_user(), Role.ANNOTATOR)
+    skipper = add_member(project, make_user(), Role.ANNOTATOR)
+    reviewer = add_member(project, make_user(), Role.REVIEWER)
+    task = make_task(project, {"prompt": "Write something."})
+    as_writer, as_skipper = Actor.system(user=writer), Actor.system(user=skipper)
+    queue.next_task(actor=as_writer, project=project)
+    annotations.annotation_draft_save(
+        actor=as_writer, project=project, task_id=task.pk, draft={"text": f"draft {canary}"}
+    )
+    annotations.annotation_submit(
+        actor=as_writer, project=project, task_id=task.pk, result={"text": f"first {canary}"}
+    )
+    annotation = annotations.annotation_revise(
+        actor=as_writer, project=project, task_id=task.pk, result={"text": f"second {canary}"}
+    )
+    annotations.comment_add(
+        actor=as_writer, project=project, annotation=annotation, body=f"note {canary}"
+    )
+    review.review_decide(
+        actor=Actor.system(user=reviewer),
+        project=project,
+        annotation_id=annotation.pk,
+        decision="correct",
+        comment=f"fixed {canary}",
+        result={"text": f"corrected {canary}"},
+    )
+    queue.next_task(actor=as_skipper, project=project)
+    queue.task_skip(
+        actor=as_skipper, project=project, task_id=task.pk, reason="other", note=f"why {canary}"
+    )
 
 
 def _import(project, file_name: str, body: bytes) -> None:
