@@ -99,7 +99,12 @@ def needs_of(user: Any, project: Project, *, token: ApiToken | None = None) -> s
     else:
         codenames = ObjectPermissionChecker(user).get_perms(project)
         granted = {need for need in Need if need.value in codenames}
-    return {need for need in granted if _token_allows(token, project, need)}
+    if token is not None and token.scope != TokenScope.FULL:
+        # As ``_token_allows`` for each need, with one look at the token's project list.
+        granted &= EXPORT_TOKEN_NEEDS
+        if granted and not TokenProjectScope.objects.filter(token=token, project=project).exists():
+            granted = set()
+    return granted
 
 
 def can_view(user: Any, project: Project, *, token: ApiToken | None = None) -> bool:
@@ -180,9 +185,11 @@ def access_project(
     ``need``.
     """
     project = _project_or_none(project_id)
-    if project is None or not has_need(user, project, Need.VIEW, token=token):
+    # One permission lookup for both questions: may they see it, and may they do ``need``.
+    needs = set() if project is None else needs_of(user, project, token=token)
+    if project is None or Need.VIEW not in needs:
         raise NotFound("Project not found.", code="project_not_found")
-    if need is not Need.VIEW and not has_need(user, project, need, token=token):
+    if need not in needs:
         raise PermissionDenied(
             f"Your role on this project does not allow this ({need.value}).",
             code="insufficient_role",
