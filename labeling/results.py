@@ -19,7 +19,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from core.errors import ValidationFailed
 from projects.models import TaskType
-from projects.schemas import _list, _object, _reason, _Validator
+from projects.schemas import StrictValidator, error_reason, list_schema, object_schema
 
 MAX_SPANS = 10_000
 MAX_RELATIONS = 10_000
@@ -41,33 +41,38 @@ _COORD = {"type": "number", "minimum": 0, "maximum": 1}
 _SIZE = {"type": "number", "exclusiveMinimum": 0, "maximum": 1}
 _POSITION = {"type": "integer", "minimum": 0}
 
-_SPAN = _object(
+_SPAN = object_schema(
     {"id": _SPAN_ID, "start": _POSITION, "end": _POSITION, "label": _NAME}, "start", "end", "label"
 )
-_RELATION = _object({"from": _SPAN_ID, "to": _SPAN_ID, "label": _NAME}, "from", "to", "label")
-_BOX = _object(
+_RELATION = object_schema({"from": _SPAN_ID, "to": _SPAN_ID, "label": _NAME}, "from", "to", "label")
+_BOX = object_schema(
     {"x": _COORD, "y": _COORD, "w": _SIZE, "h": _SIZE, "label": _NAME}, "x", "y", "w", "h", "label"
 )
 
-CLASSIFICATION = _object({"labels": _list(_NAME, 1, 500)}, "labels")
-NER = _object(
-    {"spans": _list(_SPAN, 0, MAX_SPANS), "relations": _list(_RELATION, 0, MAX_RELATIONS)},
+CLASSIFICATION = object_schema({"labels": list_schema(_NAME, 1, 500)}, "labels")
+NER = object_schema(
+    {
+        "spans": list_schema(_SPAN, 0, MAX_SPANS),
+        "relations": list_schema(_RELATION, 0, MAX_RELATIONS),
+    },
     "spans",
 )
-BOXES = _object({"boxes": _list(_BOX, 0, MAX_BOXES)}, "boxes")
-PAIRWISE = _object(
+BOXES = object_schema({"boxes": list_schema(_BOX, 0, MAX_BOXES)}, "boxes")
+PAIRWISE = object_schema(
     {"choice": {"enum": list(PAIRWISE_CHOICES)}, "strength": _INT, "rationale": _NOTE}, "choice"
 )
-RUBRIC = _object(
+RUBRIC = object_schema(
     {
         "scores": {"type": "object", "maxProperties": 50, "additionalProperties": _INT},
         "comments": _NOTE,
     },
     "scores",
 )
-FREE_TEXT = _object({"text": {"type": "string", "maxLength": MAX_TEXT_CHARS}}, "text")
-_TURN = _object({"rating": _INT, "flags": {**_list(_NAME, 0, 50), "uniqueItems": True}}, "rating")
-CHAT = _object(
+FREE_TEXT = object_schema({"text": {"type": "string", "maxLength": MAX_TEXT_CHARS}}, "text")
+_TURN = object_schema(
+    {"rating": _INT, "flags": {**list_schema(_NAME, 0, 50), "uniqueItems": True}}, "rating"
+)
+CHAT = object_schema(
     {
         "turns": {"type": "object", "maxProperties": 500, "additionalProperties": _TURN},
         "conversation": _INT,
@@ -85,7 +90,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     TaskType.FREE_TEXT: FREE_TEXT,
     TaskType.CHAT: CHAT,
 }
-_VALIDATORS = {task_type: _Validator(schema) for task_type, schema in SCHEMAS.items()}
+_VALIDATORS = {task_type: StrictValidator(schema) for task_type, schema in SCHEMAS.items()}
 
 
 def _shown(key: str) -> str:
@@ -116,7 +121,7 @@ def _schema_error(error: ValidationError) -> ValidationFailed:
         return _fail(f"must be greater than {error.validator_value}.", path)
     if error.validator == "maxProperties":
         return _fail(f"must have at most {error.validator_value} entries.", path)
-    return _fail(_reason(error), path)
+    return _fail(error_reason(error), path)
 
 
 def _refuse_oversized(schema: dict[str, Any], result: dict[str, Any]) -> None:

@@ -54,7 +54,7 @@ CLASSIFICATION = {
 }
 
 
-def _object(properties: dict[str, Any], *required: str) -> dict[str, Any]:
+def object_schema(properties: dict[str, Any], *required: str) -> dict[str, Any]:
     return {
         "type": "object",
         "additionalProperties": False,
@@ -63,7 +63,7 @@ def _object(properties: dict[str, Any], *required: str) -> dict[str, Any]:
     }
 
 
-def _list(items: dict[str, Any], low: int, high: int) -> dict[str, Any]:
+def list_schema(items: dict[str, Any], low: int, high: int) -> dict[str, Any]:
     return {"type": "array", "minItems": low, "maxItems": high, "items": items}
 
 
@@ -76,10 +76,10 @@ def _scale(anchors_key: str) -> dict[str, Any]:
         "propertyNames": {"pattern": _INT_KEY_PATTERN},
         "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 500},
     }
-    return _object({"min": bound, "max": bound, anchors_key: anchors}, "min", "max")
+    return object_schema({"min": bound, "max": bound, anchors_key: anchors}, "min", "max")
 
 
-_SPAN_LABEL = _object(
+_SPAN_LABEL = object_schema(
     {
         "name": _NAME,
         "hotkey": _HOTKEY,
@@ -88,26 +88,26 @@ _SPAN_LABEL = _object(
     },
     "name",
 )
-_NAMED = _object({"name": _NAME, "description": _DESCRIPTION}, "name")
+_NAMED = object_schema({"name": _NAME, "description": _DESCRIPTION}, "name")
 
-NER = _object(
+NER = object_schema(
     {
-        "labels": _list(_SPAN_LABEL, 1, 200),
+        "labels": list_schema(_SPAN_LABEL, 1, 200),
         "allow_overlap": {"type": "boolean", "default": False},
-        "relations": _list(_NAMED, 0, 50),
+        "relations": list_schema(_NAMED, 0, 50),
     },
     "labels",
 )
 
-BOXES = _object(
+BOXES = object_schema(
     {
-        "labels": _list(_SPAN_LABEL, 1, 200),
+        "labels": list_schema(_SPAN_LABEL, 1, 200),
         "min_size": {"type": "number", "minimum": 0, "maximum": 1},
     },
     "labels",
 )
 
-PAIRWISE = _object(
+PAIRWISE = object_schema(
     {
         "choices": {
             "type": "array",
@@ -117,7 +117,7 @@ PAIRWISE = _object(
             "default": ["a", "b", "tie"],
         },
         "strength": _scale("labels"),
-        "rationale": _object(
+        "rationale": object_schema(
             {
                 "required": {"type": "boolean"},
                 "min_length": {"type": "integer", "minimum": 0, "maximum": 10_000},
@@ -129,10 +129,10 @@ PAIRWISE = _object(
     }
 )
 
-RUBRIC = _object(
+RUBRIC = object_schema(
     {
-        "criteria": _list(
-            _object(
+        "criteria": list_schema(
+            object_schema(
                 {
                     "name": _NAME,
                     "description": _DESCRIPTION,
@@ -150,7 +150,7 @@ RUBRIC = _object(
     "criteria",
 )
 
-FREE_TEXT = _object(
+FREE_TEXT = object_schema(
     {
         "mode": {"enum": ["write", "rewrite"]},
         "min_length": {"type": "integer", "minimum": 0, "maximum": 100_000},
@@ -161,11 +161,11 @@ FREE_TEXT = _object(
     "min_length",
 )
 
-CHAT = _object(
+CHAT = object_schema(
     {
         "turn_ratings": _scale("anchors"),
         "conversation_rating": _scale("anchors"),
-        "flags": _list(_NAMED, 0, 50),
+        "flags": list_schema(_NAMED, 0, 50),
         "comments": {"type": "boolean"},
     },
     "turn_ratings",
@@ -189,11 +189,11 @@ def _is_strict_integer(_checker: Any, instance: Any) -> bool:
 
 
 # JSON Schema counts 3.0 as an integer; a stored 3.0 would break range(min, max + 1) later.
-_Validator = validators.extend(
+StrictValidator = validators.extend(
     Draft202012Validator,
     type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_strict_integer),
 )
-_VALIDATORS = {task_type: _Validator(schema) for task_type, schema in SCHEMAS.items()}
+_VALIDATORS = {task_type: StrictValidator(schema) for task_type, schema in SCHEMAS.items()}
 _DEFAULTS = {
     task_type: {
         key: spec["default"] for key, spec in schema["properties"].items() if "default" in spec
@@ -254,7 +254,7 @@ _REASONS: dict[str, Callable[[Any], str]] = {
 }
 
 
-def _reason(error: ValidationError) -> str:
+def error_reason(error: ValidationError) -> str:
     """Say what is wrong from the rule that failed, never from the submitted value."""
     if error.validator in {"required", "additionalProperties"}:
         return _keys_reason(error)
@@ -367,7 +367,7 @@ def validate_label_schema(task_type: str, schema: Any) -> dict[str, Any]:
         )
     error = best_match(_VALIDATORS[task_type].iter_errors(schema))
     if error is not None:
-        raise _fail(_reason(error), _path(error.absolute_path))
+        raise _fail(error_reason(error), _path(error.absolute_path))
     assert isinstance(schema, dict)
     _SEMANTIC[task_type](schema)
     return {**copy.deepcopy(_DEFAULTS[task_type]), **schema}
