@@ -24,6 +24,21 @@ def test_each_role_has_exactly_its_bundle(lab, persona, expected):
         assert permissions.has_need(user, lab.project, need) == (need in expected)
 
 
+@pytest.mark.parametrize(
+    "persona", ["viewer", "annotator", "reviewer", "manager", "admin", "outsider"]
+)
+def test_access_project_reads_the_role_and_agrees_with_guardian(lab, persona):
+    user = getattr(lab, persona)
+    granted = permissions.needs_of(user, lab.project)
+    for need in Need:
+        try:
+            access_project(user, lab.project.pk, need=need)
+            allowed = True
+        except (NotFound, PermissionDenied):
+            allowed = False
+        assert allowed == (need in granted), need
+
+
 def test_outsider_gets_not_found_like_a_missing_project(lab):
     with pytest.raises(NotFound) as seen:
         access_project(lab.outsider, lab.project.pk, need=Need.VIEW)
