@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any, BinaryIO
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -29,6 +29,7 @@ from datasets import formats, import_job, writers
 from datasets.limits import ImportLimits, incomplete_upload, upload_too_large
 from datasets.models import FINISHED_STATES, Import, ImportState, OnDuplicate
 from datasets.problems import ImportRejected
+from labeling.models import Task
 from projects.models import Project, TaskType
 from projects.services import require_active
 from vault import config as vault_config
@@ -310,7 +311,25 @@ def import_run(*, import_id: uuid.UUID) -> Import:
         return _finish(imp, job, state)
     _discard_upload(imp)
     imp.refresh_from_db()
+    _refresh_statistics(imp)
     return imp
+
+
+# Imports that change a project by this many tasks refresh the planner's statistics.
+_ANALYZE_AFTER = 10_000
+
+
+def _refresh_statistics(imp: Import) -> None:
+    """Give the query planner the new tasks' statistics now, not whenever autovacuum runs:
+    without them PostgreSQL may pick a slower index for the queue's queries (seen: 300 ms
+    instead of 0.03 ms right after a million-task import). The tasks are visible already."""
+    if imp.tasks_created < _ANALYZE_AFTER:
+        return
+    table = Task._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA analysis_limit = 1000")
+        cursor.execute(f"ANALYZE {table}")
 
 
 def _attempt(imp: Import, job: "import_job.ImportJob") -> str:

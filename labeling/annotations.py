@@ -11,8 +11,8 @@ scored against its gold answer instead, and never completes anything.
 import json
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Case, F, Value, When
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 import vault
@@ -51,19 +51,19 @@ def _time(time_spent: float) -> float:
     return time_spent
 
 
+_COUNT = (
+    "UPDATE labeling_task SET annotation_count = annotation_count + 1,"
+    " state = CASE WHEN NOT is_gold AND annotation_count + 1 >= %s THEN 'complete' ELSE state END"
+    " WHERE id = %s"
+)
+
+
 def count_toward_completion(project: Project, task_id: Any) -> None:
     """One more submitted (or accepted) annotation; the k-th completes the task."""
-    Task.objects.filter(pk=task_id).update(
-        annotation_count=F("annotation_count") + 1,
-        state=Case(
-            When(
-                is_gold=False,
-                annotation_count__gte=project.overlap - 1,
-                then=Value(TaskState.COMPLETE.value),
-            ),
-            default=F("state"),
-        ),
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _COUNT, [project.overlap, task_id.hex if connection.vendor == "sqlite" else task_id]
+        )
 
 
 def return_slot(task_id: Any) -> None:
@@ -157,6 +157,20 @@ def annotation_draft_save(
     return annotation
 
 
+_SUBMITTED_FIELDS = [
+    "status",
+    "submitted_at",
+    "updated_at",
+    "lease_expires_at",
+    "draft",
+    "time_spent",
+    "result",
+    "revision",
+    "gold_score",
+    "review_state",
+]
+
+
 def annotation_submit(
     *, actor: Actor, project: Project, task_id: Any, result: Any, time_spent: float = 0.0
 ) -> Annotation:
@@ -192,7 +206,7 @@ def annotation_submit(
             annotation.review_state = ReviewState.PENDING
         else:
             count_toward_completion(project, annotation.task_id)
-        annotation.save()
+        annotation.save(update_fields=_SUBMITTED_FIELDS)
         record(
             actor=actor,
             action="annotation.submitted",

@@ -24,13 +24,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F
 from django.utils import timezone
 
 import vault
 from audit.services import Actor, record
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from labeling.models import Annotation, AnnotationStatus, SkipReason, Standing, Task, TaskState
+from labeling.models import Annotation, AnnotationStatus, SkipReason, Task
 from labeling.presentation import is_swapped, present
 from projects.models import Project
 from projects.services import require_active
@@ -40,13 +40,33 @@ MAX_LEASES = 3
 # How many overdue leases one claim returns to the queue (the periodic job does the rest).
 EXPIRE_BATCH = 100
 
-_READY = (
-    "SELECT t.id FROM labeling_task t"
+# Take one slot of the first ready task this annotator never had, and return the task: one
+# statement. The partial index task_ready is walked in order; on PostgreSQL rows another claim
+# holds are skipped (FOR UPDATE SKIP LOCKED, added by _claim_sql), so claims never wait.
+_CLAIM = (
+    "UPDATE labeling_task SET open_slots = open_slots - 1"
+    " WHERE open_slots > 0 AND id = (SELECT t.id FROM labeling_task t"
     " WHERE t.project_id = %s AND t.state = 'open' AND t.open_slots > 0"
     " AND NOT EXISTS (SELECT 1 FROM labeling_annotation a"
     " WHERE a.task_id = t.id AND a.annotator_id = %s)"
-    " ORDER BY t.priority DESC, t.seq LIMIT 1"
+    " ORDER BY t.priority DESC, t.seq LIMIT 1{lock})"
+    " RETURNING *"
 )
+_LOCK = " FOR UPDATE OF t SKIP LOCKED"
+_PAUSED = (
+    "SELECT 1 FROM labeling_standing WHERE project_id = %s AND annotator_id = %s"
+    " AND paused_at IS NOT NULL"
+)
+_HELD = (
+    "SELECT id FROM labeling_annotation WHERE annotator_id = %s AND project_id = %s"
+    " AND status = 'leased' ORDER BY created_at"
+)
+_OVERDUE = (
+    "SELECT id, task_id, annotator_id FROM labeling_annotation"
+    " WHERE project_id = %s AND status = 'leased' AND lease_expires_at < %s"
+    " ORDER BY lease_expires_at LIMIT %s{lock}"
+)
+_GOLD_TOP = "SELECT MAX(seq) FROM labeling_task WHERE project_id = %s AND is_gold"
 _GOLD = (
     "SELECT t.id FROM labeling_task t"
     " WHERE t.project_id = %s AND t.is_gold AND t.state = 'open' AND t.seq {op} %s"
@@ -74,6 +94,20 @@ def _db_id(value: uuid.UUID) -> Any:
     return value.hex if connection.vendor == "sqlite" else value
 
 
+def _rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def _as_uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+
+
+def _skip_locked() -> str:
+    return " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+
+
 def _pick(sql: str, params: list[Any], *, lock: bool) -> uuid.UUID | None:
     if lock and connection.vendor == "postgresql":
         sql += " FOR UPDATE OF t SKIP LOCKED"
@@ -91,14 +125,20 @@ def lease_until(project: Project, now: datetime) -> datetime:
 
 def leases_expire(*, project_id: uuid.UUID, now: datetime, limit: int = EXPIRE_BATCH) -> int:
     """Return the slots of overdue leases to the queue. Safe to run concurrently: each lease
-    is taken by one caller (rows locked by another are skipped), and its slot returned once."""
-    overdue = Annotation.objects.filter(
-        project_id=project_id, status=AnnotationStatus.LEASED, lease_expires_at__lt=now
-    ).order_by("lease_expires_at")
-    if connection.vendor == "postgresql":
-        overdue = overdue.select_for_update(skip_locked=True)
-    with transaction.atomic():
-        taken = list(overdue.values_list("pk", "task_id", "annotator_id")[:limit])
+    is taken by one caller (rows locked by another are skipped), and its slot returned once.
+
+    Runs before every claim, so it is plain SQL: when nothing is overdue (nearly always) it is
+    one probe of the partial index ``annotation_lease``.
+    """
+    when = connection.ops.adapt_datetimefield_value(now)
+    # Inside a claim's transaction no savepoint is needed (a failure fails the claim).
+    with transaction.atomic(savepoint=False):
+        taken = [
+            (_as_uuid(pk), _as_uuid(task), _as_uuid(who))
+            for pk, task, who in _rows(
+                _OVERDUE.format(lock=_skip_locked()), [_db_id(project_id), when, limit]
+            )
+        ]
         if not taken:
             return 0
         Annotation.objects.filter(pk__in=[pk for pk, _, _ in taken]).update(
@@ -121,8 +161,7 @@ def leases_expire(*, project_id: uuid.UUID, now: datetime, limit: int = EXPIRE_B
 
 
 def require_not_paused(project: Project, user: Any) -> None:
-    standing = Standing.objects.filter(project=project, annotator=user, paused_at__isnull=False)
-    if standing.exists():
+    if _rows(_PAUSED, [_db_id(project.pk), _db_id(user.pk)]):
         raise PermissionDenied(
             "You are paused on this project (gold accuracy below the project's threshold); "
             "a manager can resume you.",
@@ -130,21 +169,11 @@ def require_not_paused(project: Project, user: Any) -> None:
         )
 
 
-def _live_leases(project: Project, user: Any) -> "QuerySet[Annotation]":
-    return Annotation.objects.filter(
-        annotator=user, project=project, status=AnnotationStatus.LEASED
-    ).order_by("created_at")
-
-
 def _pick_gold(project: Project, user: Any) -> uuid.UUID | None:
     """A gold task this annotator has not had, from a random point of the gold range, so that
     annotators do not all meet the gold tasks in the same order."""
-    top = (
-        Task.objects.filter(project=project, is_gold=True, state=TaskState.OPEN)
-        .order_by("-seq")
-        .values_list("seq", flat=True)
-        .first()
-    )
+    # Only the partial index task_gold fits this query, whatever the planner's statistics.
+    top = _rows(_GOLD_TOP, [_db_id(project.pk)])[0][0]
     if top is None:
         return None
     pivot = random.randint(0, top)  # noqa: S311 (a mix, not a secret)
@@ -160,11 +189,11 @@ def _claim(project: Project, user: Any) -> Task | None:
         gold_id = _pick_gold(project, user)
         if gold_id is not None:
             return Task.objects.get(pk=gold_id)
-    task_id = _pick(_READY, [_db_id(project.pk), _db_id(user.pk)], lock=True)
-    if task_id is None:
-        return None
-    Task.objects.filter(pk=task_id).update(open_slots=F("open_slots") - 1)
-    return Task.objects.get(pk=task_id)
+    lock = _LOCK if connection.vendor == "postgresql" else ""
+    claimed = list(
+        Task.objects.raw(_CLAIM.format(lock=lock), [_db_id(project.pk), _db_id(user.pk)])
+    )
+    return claimed[0] if claimed else None
 
 
 def _new_lease(project: Project, task: Task, user: Any, now: datetime) -> Annotation:
@@ -212,9 +241,9 @@ def next_task(*, actor: Actor, project: Project, resume: bool = True) -> Work | 
 
 
 def _lease(project: Project, user: Any, now: datetime, *, resume: bool) -> Annotation | None:
-    held = list(_live_leases(project, user).select_related("task"))
+    held = _rows(_HELD, [_db_id(user.pk), _db_id(project.pk)])
     if resume and held:
-        annotation = held[0]
+        annotation = Annotation.objects.select_related("task").get(pk=_as_uuid(held[0][0]))
         annotation.lease_expires_at = lease_until(project, now)
         annotation.updated_at = now
         annotation.save(update_fields=["lease_expires_at", "updated_at"])
@@ -288,7 +317,8 @@ def own_annotation(project: Project, user: Any, task_id: Any, *, lock: bool) -> 
         raise NotFound("Task not found.", code="task_not_found") from None
     rows = Annotation.objects.filter(project=project, task_id=pk, annotator=user)
     if lock:
-        rows = rows.select_for_update()
+        # The annotation's row only: the task's row stays free for the queue's claims.
+        rows = rows.select_for_update(of=("self",))
     annotation = rows.select_related("task").first()
     if annotation is None:
         raise NotFound("Task not found.", code="task_not_found")
