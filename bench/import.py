@@ -20,25 +20,27 @@ web and worker), and the details.
 import argparse
 import http.client
 import json
-import os
 import random
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlparse
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import (  # noqa: E402
+    bench_env,
+    children,
+    cpu_seconds,
+    manage,
+    peak_rss_mb,
+    start,
+    teardown,
+)
 from bench.textgen import sentence  # noqa: E402
-
-PYTHON = sys.executable
-BIN = Path(PYTHON).parent
 
 
 def parse() -> argparse.Namespace:
@@ -66,33 +68,6 @@ def write_file(path: Path, count: int, fmt: str, seed: int) -> int:
     return path.stat().st_size
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def fresh_database(url: str) -> tuple[str, str]:
-    """A new database on the server that ``url`` names: (its URL, its name)."""
-    import psycopg
-
-    parsed = urlparse(url)
-    name = f"labelkeep_bench_{os.getpid()}"
-    admin = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name}")
-        conn.execute(f"CREATE DATABASE {name}")
-    return parsed._replace(path=f"/{name}").geturl(), name
-
-
-def drop_database(url: str, name: str) -> None:
-    import psycopg
-
-    admin = urlparse(url)._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
 SETUP = """
 import json
 from accounts.models import User
@@ -105,44 +80,6 @@ project = services.project_create(actor=actor, name="Bench", label_schema={
 token = tokens.token_create(actor=actor, name="bench", scope="full")
 print(json.dumps({"project": str(project.pk), "token": token.plaintext}))
 """
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [PYTHON, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode:
-        raise SystemExit(f"manage.py {args[0]} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
-
-
-def peak_rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(p) for p in text.split()]
 
 
 def upload(port: int, token: str, project: str, path: Path, fmt: str) -> dict[str, Any]:
@@ -169,33 +106,6 @@ def job_state(port: int, token: str, job_id: str) -> dict[str, Any]:
     conn.request("GET", f"/api/v1/jobs/{job_id}", headers={"Authorization": f"Bearer {token}"})
     response = conn.getresponse()
     return json.loads(response.read())
-
-
-def start(env: dict[str, str], web_workers: int, log_path: Path) -> tuple[Any, Any, int]:
-    """gunicorn and a Celery worker, as production runs them; returns once both listen."""
-    port = free_port()
-    log = log_path.open("w")
-    web = subprocess.Popen(
-        [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(web_workers), "--timeout", "600", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    worker = subprocess.Popen(
-        [str(BIN / "celery"), "-A", "config", "worker", "--pool=solo", "--loglevel=WARNING",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise SystemExit("gunicorn did not start") from None
-            time.sleep(0.2)
-    time.sleep(2)  # let the worker connect to its broker
-    return web, worker, port
 
 
 def run(
@@ -250,29 +160,12 @@ def run(
 def main() -> None:
     args = parse()
     work = Path(tempfile.mkdtemp(prefix="labelkeep-bench-import-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LABELKEEP_")}
-    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
-    env.update(LABELKEEP_VAR_DIR=str(work / "var"), PYTHONUNBUFFERED="1")
-    env.setdefault("SECRET_KEY", "bench-" + os.urandom(24).hex())
-    database_url = os.environ.get("DATABASE_URL", "")
-    db_name = ""
-    if database_url:
-        env["DATABASE_URL"], db_name = fresh_database(database_url)
+    env, database_url, db_name = bench_env(work)
     processes: list[Any] = []
     try:
         print(json.dumps(run(args, env, work, processes)))
     finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        if db_name and not args.keep:
-            drop_database(database_url, db_name)
-        if not args.keep:
-            subprocess.run(["rm", "-rf", str(work)], check=False)
+        teardown(processes, database_url=database_url, db_name=db_name, work=work, keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,453 @@
+"""Benchmark of the work queue over HTTP: annotators taking tasks (next) and answering (submit).
+
+    .venv/bin/python bench/queue.py --tasks 1000000 --annotators 16 --seconds 60
+
+Fills a classification project (labels positive/negative, overlap 1, the other settings at
+their defaults) with ``--tasks`` tasks through the real import pipeline, run in-process, then
+starts gunicorn as production runs it, against the database that ``DATABASE_URL`` names (a
+fresh database on that server, dropped after the run unless ``--keep``) or, when it is unset,
+an embedded SQLite database. Every annotator is a project member signed in with a real session
+(the session cookie, and a CSRF cookie echoed in ``X-CSRFToken`` as the workspace sends it),
+with its own ``http.client`` connection on loopback (gunicorn's sync workers close it after
+each response; it reopens by itself).
+
+Phase one: a single annotator runs ``--cycles`` cycles of next + submit (after a warm-up that
+is not counted); p50 and p99 of each request. Phase many: ``--annotators`` annotators, a thread
+each, cycle for ``--seconds`` seconds; cycles per second, p50/p99 of each request, errors (any
+other status than 200/201/204, e.g. a 429 once an annotator passes ``THROTTLE_USER``). For both,
+the CPU used per cycle by the web processes and by the PostgreSQL backends of the run's database
+(when the server runs on this machine), the client's own CPU and the machine's busy share.
+Then duplicates: a task handed to two annotators (or again to one who answered it) as the
+clients saw it, and, from the database, annotations holding a slot beyond the task's overlap,
+(task, annotator) pairs twice, and tasks whose free slots disagree with their annotations. All
+must be 0. ``--analyze`` refreshes the planner's statistics after the fill, as autovacuum does
+some time after a large import.
+
+The last line is JSON: phase one's ``next_p50_ms``, ``next_p99_ms``, ``submit_p50_ms`` and
+``submit_p99_ms``, phase many's ``cycles_per_s``, ``duplicates`` (their total), and the details
+(``one``, ``many``, ``duplicates_detail``).
+"""
+
+import importlib.util
+import sys
+import sysconfig
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _be_the_standard_queue() -> None:
+    """Put the standard library's ``queue`` where this module is being imported.
+
+    Any script run from bench/ has this folder first on sys.path, so its own ``import queue``
+    (psycopg, multiprocessing and concurrent.futures make one) would find this file. The import
+    system hands the importer whatever ``sys.modules["queue"]`` holds once this file has run;
+    the rest of this file then only imports and defines what nobody uses.
+    """
+    spec = importlib.util.spec_from_file_location(
+        "queue", Path(sysconfig.get_path("stdlib")) / "queue.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["queue"] = module
+    spec.loader.exec_module(module)
+
+
+if __name__ == "queue":
+    _be_the_standard_queue()
+else:
+    # Run as a script: keep this folder off sys.path, for the same reason.
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+import argparse  # noqa: E402
+import http.client  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import random  # noqa: E402
+import secrets  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections import Counter  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from typing import Any  # noqa: E402
+from urllib.parse import urlparse  # noqa: E402
+
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.harness import CpuMeter, bench_env, manage, start, teardown  # noqa: E402
+from bench.textgen import sentence  # noqa: E402
+
+# Cycles the phase-one annotator runs before the clock starts: each web process's first
+# requests pay for lazy imports and the URL resolver.
+WARMUP_CYCLES = 20
+ANSWER = json.dumps({"result": {"labels": ["positive"]}, "time_spent": 1.0}).encode()
+NEXT = json.dumps({}).encode()
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", type=int, default=10_000, help="tasks in the project")
+    parser.add_argument("--annotators", type=int, default=16, help="concurrent annotators")
+    parser.add_argument("--seconds", type=float, default=20, help="length of phase many")
+    parser.add_argument("--cycles", type=int, default=1000, help="cycles of phase one")
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--analyze",
+        action="store_true",
+        help="refresh the planner's statistics after the fill (as autovacuum does in time)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the work folder and database")
+    return parser.parse_args()
+
+
+def write_tasks(path: Path, count: int, seed: int) -> None:
+    # Texts of 200 to 400 characters from a pool (generating a million apart takes longer than
+    # importing them), each made unique by its number: the import skips repeated data.
+    rng = random.Random(seed)
+    pool = [sentence(rng) for _ in range(1024)]
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(count):
+            text = f"{pool[i % len(pool)]} ({i})"
+            out.write(json.dumps({"text": text, "external_id": f"t{i}", "priority": i % 5}))
+            out.write("\n")
+
+
+SETUP = """
+import json, os, time
+from importlib import import_module
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from accounts.models import User
+from audit.services import Actor
+from datasets import imports
+from datasets.models import ImportState
+from projects import services
+from projects.models import Role
+admin = User.objects.create_user("bench@lab.test", None, is_staff=True)
+actor = Actor.system(user=admin)
+project = services.project_create(actor=actor, name="Queue bench", overlap=1, label_schema={
+    "labels": [{"name": "positive"}, {"name": "negative"}]})
+store = import_module(settings.SESSION_ENGINE).SessionStore
+sessions = []
+for n in range(int(os.environ["BENCH_ANNOTATORS"]) + 1):
+    user = User.objects.create_user(f"annotator{n}@lab.test", None)
+    services.member_add(actor=actor, project=project, user=user, role=Role.ANNOTATOR)
+    session = store()
+    session[SESSION_KEY] = user._meta.pk.value_to_string(user)
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    sessions.append(session.session_key)
+started = time.monotonic()
+options = imports.import_options(project, file_name="tasks.jsonl")
+with open(os.environ["BENCH_TASKS_FILE"], "rb") as source:
+    imp = imports.import_create(actor=actor, project=project, options=options, source=source)
+imp.refresh_from_db()  # the job ran on commit, inline (CELERY_TASK_ALWAYS_EAGER)
+assert imp.state == ImportState.SUCCEEDED, imp.problems
+print(json.dumps({"project": str(project.pk), "sessions": sessions,
+    "fill_s": time.monotonic() - started, "tasks": imp.tasks_created,
+    "session_cookie": settings.SESSION_COOKIE_NAME, "csrf_cookie": settings.CSRF_COOKIE_NAME}))
+"""
+
+ANALYZE = """
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("ANALYZE")
+"""
+
+CHECK = """
+import json, os
+from collections import Counter
+from django.db.models import Count, Q
+from labeling.models import Annotation, AnnotationStatus, Task
+from projects.models import Project
+project = Project.objects.get(pk=os.environ["BENCH_PROJECT"])
+mine = Annotation.objects.filter(project=project)
+holding = Q(status__in=[AnnotationStatus.LEASED, AnnotationStatus.SUBMITTED])
+per_task = list(mine.values("task", "task__open_slots").annotate(held=Count("id", filter=holding)))
+print(json.dumps({
+    "beyond_overlap": sum(max(0, r["held"] - project.overlap) for r in per_task),
+    "pairs_twice": mine.values("task", "annotator").annotate(n=Count("id")).filter(n__gt=1).count(),
+    "slot_mismatches": sum(r["held"] + r["task__open_slots"] != project.overlap for r in per_task)
+    + Task.objects.filter(project=project, is_gold=False).exclude(open_slots=project.overlap)
+    .exclude(pk__in=mine.values("task")).count(),
+    "annotations": dict(Counter(mine.values_list("status", flat=True))),
+}))
+"""
+
+
+class Client:
+    """One annotator's HTTP connection, signed in by session cookie, with the CSRF pair."""
+
+    def __init__(self, port: int, project: str, session: str, setup: dict[str, Any]) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        self.project = project
+        csrf = secrets.token_hex(16)  # 32 alphanumeric characters: a CSRF secret
+        self.headers = {
+            "Cookie": f"{setup['session_cookie']}={session}; {setup['csrf_cookie']}={csrf}",
+            "X-CSRFToken": csrf,
+            "Content-Type": "application/json",
+        }
+
+    def post(self, path: str, body: bytes) -> tuple[int, bytes, float]:
+        """(status, body, seconds); a connection the server closed is opened again."""
+        started = time.perf_counter()
+        try:
+            self.conn.request("POST", path, body=body, headers=self.headers)
+            response = self.conn.getresponse()
+            data = response.read()
+        except (http.client.HTTPException, OSError):
+            self.conn.close()
+            return 0, b"", time.perf_counter() - started
+        return response.status, data, time.perf_counter() - started
+
+    def next(self) -> tuple[int, str | None, float]:
+        status, body, took = self.post(f"/api/v1/projects/{self.project}/next", NEXT)
+        task_id = json.loads(body)["task_id"] if status == 200 else None
+        return status, task_id, took
+
+    def submit(self, task_id: str) -> tuple[int, float]:
+        path = f"/api/v1/projects/{self.project}/tasks/{task_id}/annotations/"
+        status, _, took = self.post(path, ANSWER)
+        return status, took
+
+
+@dataclass
+class Tally:
+    """What one or more annotators' clients saw."""
+
+    next_s: list[float] = field(default_factory=list)
+    submit_s: list[float] = field(default_factory=list)
+    cycles: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    exhausted: bool = False
+
+    def add(self, other: "Tally") -> None:
+        self.next_s += other.next_s
+        self.submit_s += other.submit_s
+        self.cycles += other.cycles
+        self.errors += other.errors
+        self.exhausted |= other.exhausted
+
+
+class Handouts:
+    """Every task the server handed out, and to whom: a second annotator is a duplicate, and
+    so is the same annotator getting back a task they have submitted."""
+
+    def __init__(self) -> None:
+        self.owner: dict[str, int] = {}
+        self.submitted: set[tuple[str, int]] = set()
+        self.duplicates = 0
+        self.lock = threading.Lock()
+
+    def handed(self, task_id: str, who: int) -> None:
+        with self.lock:
+            owner = self.owner.setdefault(task_id, who)
+            if owner != who or (task_id, who) in self.submitted:
+                self.duplicates += 1
+
+    def done(self, task_id: str, who: int) -> None:
+        with self.lock:
+            self.submitted.add((task_id, who))
+
+
+def cycle(client: Client, who: int, tally: Tally, handouts: Handouts) -> bool:
+    """One next + submit; False when nothing is left for this annotator."""
+    status, task_id, took = client.next()
+    if status == 204:
+        tally.exhausted = True
+        return False
+    if task_id is None:
+        tally.errors[f"next {status}"] += 1
+        return True
+    tally.next_s.append(took)
+    handouts.handed(task_id, who)
+    status, took = client.submit(task_id)
+    if status != 201:
+        tally.errors[f"submit {status}"] += 1
+        return True
+    tally.submit_s.append(took)
+    handouts.done(task_id, who)
+    tally.cycles += 1
+    return True
+
+
+def annotate(client: Client, who: int, until: float, tally: Tally, handouts: Handouts) -> None:
+    while time.monotonic() < until and sum(tally.errors.values()) < 1000:
+        if not cycle(client, who, tally, handouts):
+            return
+
+
+def ms(values: list[float], q: float) -> float | None:
+    """The q-quantile by nearest rank, in milliseconds."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[max(0, math.ceil(q * len(ordered)) - 1)] * 1000, 2)
+
+
+def figures(tally: Tally, wall: float) -> dict[str, Any]:
+    return {
+        "cycles": tally.cycles,
+        "wall_s": round(wall, 2),
+        "cycles_per_s": round(tally.cycles / wall, 1) if wall else None,
+        "next_p50_ms": ms(tally.next_s, 0.5),
+        "next_p99_ms": ms(tally.next_s, 0.99),
+        "submit_p50_ms": ms(tally.submit_s, 0.5),
+        "submit_p99_ms": ms(tally.submit_s, 0.99),
+        "errors": dict(tally.errors),
+        "exhausted": tally.exhausted,
+    }
+
+
+def phase_one(
+    client: Client, cycles: int, handouts: Handouts, meter: Callable[[], CpuMeter]
+) -> dict[str, Any]:
+    warmup = Tally()
+    for _ in range(WARMUP_CYCLES):
+        cycle(client, 0, warmup, handouts)
+    tally, cpu, started = Tally(), meter(), time.monotonic()
+    for _ in range(cycles):
+        if not cycle(client, 0, tally, handouts):
+            break
+    wall = time.monotonic() - started
+    result = figures(tally, wall)
+    result["cpu"] = cpu.read(wall, tally.cycles)
+    result["warmup_errors"] = dict(warmup.errors)
+    return result
+
+
+def phase_many(
+    clients: list[Client], seconds: float, handouts: Handouts, meter: CpuMeter
+) -> dict[str, Any]:
+    tallies = [Tally() for _ in clients]
+    started = time.monotonic()
+    threads = [
+        threading.Thread(target=annotate, args=(c, who, started + seconds, t, handouts))
+        for who, (c, t) in enumerate(zip(clients, tallies, strict=True), start=1)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.monotonic() - started
+    total = Tally()
+    for tally in tallies:
+        total.add(tally)
+    return {**figures(total, wall), "cpu": meter.read(wall, total.cycles)}
+
+
+def say(name: str, phase: dict[str, Any]) -> None:
+    cpu = phase["cpu"]
+    db_ms = cpu["database_cpu_ms_per_cycle"]
+    database = "inside web (SQLite) or not measured" if db_ms is None else f"{db_ms} ms"
+    print(
+        f"{name}: {phase['cycles']} cycles in {phase['wall_s']} s ({phase['cycles_per_s']}/s), "
+        f"next p50 {phase['next_p50_ms']} ms p99 {phase['next_p99_ms']} ms, "
+        f"submit p50 {phase['submit_p50_ms']} ms p99 {phase['submit_p99_ms']} ms, "
+        f"errors {phase['errors'] or 0}; CPU per cycle: web {cpu['web_cpu_ms_per_cycle']} ms, "
+        f"database {database}; machine busy "
+        f"{cpu['machine_busy_share']:.0%} (client {cpu['client_cpu_s']} s, "
+        f"others {cpu['other_cpu_s']} s)",
+        file=sys.stderr,
+    )
+
+
+def fill(args: argparse.Namespace, env: dict[str, str], work: Path) -> dict[str, Any]:
+    """Migrate, create the project, its annotators and their sessions, import the tasks."""
+    tasks_file = work / "tasks.jsonl"
+    write_tasks(tasks_file, args.tasks, args.seed)
+    manage(env, "migrate", "--noinput", "-v0")
+    setup_env = dict(
+        env,
+        CELERY_TASK_ALWAYS_EAGER="true",
+        BENCH_TASKS_FILE=str(tasks_file),
+        BENCH_ANNOTATORS=str(args.annotators),
+    )
+    setup: dict[str, Any] = json.loads(
+        manage(setup_env, "shell", "-c", SETUP).strip().splitlines()[-1]
+    )
+    tasks_file.unlink()
+    print(
+        f"{setup['tasks']:,} tasks imported in {setup['fill_s']:.1f} s "
+        f"({args.tasks / setup['fill_s']:,.0f} tasks/s)",
+        file=sys.stderr,
+    )
+    if args.analyze:
+        manage(env, "shell", "-c", ANALYZE)
+    return setup
+
+
+def duplicates_check(env: dict[str, str], project: str, handouts: Handouts) -> dict[str, Any]:
+    checked = manage(dict(env, BENCH_PROJECT=project), "shell", "-c", CHECK)
+    found: dict[str, Any] = json.loads(checked.strip().splitlines()[-1])
+    found["seen_by_clients"] = handouts.duplicates
+    found["total"] = sum(
+        found[k] for k in ("seen_by_clients", "beyond_overlap", "pairs_twice", "slot_mismatches")
+    )
+    print(f"duplicates: {found}", file=sys.stderr)
+    return found
+
+
+def run(
+    args: argparse.Namespace, env: dict[str, str], work: Path, processes: list[Any]
+) -> dict[str, Any]:
+    setup = fill(args, env, work)
+    web, _, port = start(env, args.web_workers, work / "server.log", worker=False)
+    processes.append(web)
+    url = env.get("DATABASE_URL")
+    database = (url, urlparse(url).path.lstrip("/")) if url else None
+
+    def meter() -> CpuMeter:
+        return CpuMeter(web.pid, database)
+
+    project, sessions, handouts = setup["project"], setup["sessions"], Handouts()
+    one = phase_one(Client(port, project, sessions[0], setup), args.cycles, handouts, meter)
+    say("one annotator", one)
+    clients = [Client(port, project, key, setup) for key in sessions[1:]]
+    many = phase_many(clients, args.seconds, handouts, meter())
+    say(f"{args.annotators} annotators", many)
+    if one["errors"] or many["errors"]:
+        log = (work / "server.log").read_text(errors="replace").splitlines()
+        print("server log, last lines:", *log[-60:], sep="\n", file=sys.stderr)
+    duplicates = duplicates_check(env, project, handouts)
+    return {
+        "next_p50_ms": one["next_p50_ms"],
+        "next_p99_ms": one["next_p99_ms"],
+        "submit_p50_ms": one["submit_p50_ms"],
+        "submit_p99_ms": one["submit_p99_ms"],
+        "cycles_per_s": many["cycles_per_s"],
+        "duplicates": duplicates["total"],
+        "tasks": args.tasks,
+        "annotators": args.annotators,
+        "seconds": args.seconds,
+        "cycles": args.cycles,
+        "database": "postgresql" if url else "sqlite",
+        "cache": "redis" if env.get("REDIS_URL") else "file",
+        "web_workers": args.web_workers,
+        "fill_s": round(setup["fill_s"], 2),
+        "analyzed": args.analyze,
+        "one": {**one, "warmup_cycles": WARMUP_CYCLES},
+        "many": many,
+        "duplicates_detail": duplicates,
+    }
+
+
+def main() -> None:
+    args = parse()
+    work = Path(tempfile.mkdtemp(prefix="labelkeep-bench-queue-"))
+    env, database_url, db_name = bench_env(work)
+    processes: list[Any] = []
+    try:
+        print(json.dumps(run(args, env, work, processes)))
+    finally:
+        teardown(processes, database_url=database_url, db_name=db_name, work=work, keep=args.keep)
+
+
+if __name__ == "__main__":
+    main()
