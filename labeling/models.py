@@ -71,8 +71,6 @@ class Task(models.Model):
                 condition=Q(state="open", open_slots__gt=0),
                 name="task_ready",
             ),
-            # The data browser's state filter.
-            models.Index(fields=["project", "state", "seq"], name="task_state"),
             # Gold tasks: few, found without scanning the others (data browser, quality).
             models.Index(fields=["project", "seq"], condition=Q(is_gold=True), name="task_gold"),
         ]

@@ -223,10 +223,6 @@ class Migration(migrations.Migration):
                 name="task_ready",
             ),
         ),
-        migrations.AddIndex(
-            model_name="task",
-            index=models.Index(fields=["project", "state", "seq"], name="task_state"),
-        ),
         migrations.AddField(
             model_name="annotation",
             name="annotator",
