@@ -42,7 +42,7 @@ EXPIRE_BATCH = 100
 
 # Take one slot of the first ready task this annotator never had, and return the task: one
 # statement. The partial index task_ready is walked in order; on PostgreSQL rows another claim
-# holds are skipped (FOR UPDATE SKIP LOCKED, added by _claim_sql), so claims never wait.
+# holds are skipped (FOR UPDATE SKIP LOCKED, added by _claim), so claims never wait.
 _CLAIM = (
     "UPDATE labeling_task SET open_slots = open_slots - 1"
     " WHERE open_slots > 0 AND id = (SELECT t.id FROM labeling_task t"
@@ -108,15 +108,9 @@ def _skip_locked() -> str:
     return " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
 
 
-def _pick(sql: str, params: list[Any], *, lock: bool) -> uuid.UUID | None:
-    if lock and connection.vendor == "postgresql":
-        sql += " FOR UPDATE OF t SKIP LOCKED"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    return row[0] if isinstance(row[0], uuid.UUID) else uuid.UUID(row[0])
+def _first_id(sql: str, params: list[Any]) -> uuid.UUID | None:
+    rows = _rows(sql, params)
+    return _as_uuid(rows[0][0]) if rows else None
 
 
 def lease_until(project: Project, now: datetime) -> datetime:
@@ -178,9 +172,7 @@ def _pick_gold(project: Project, user: Any) -> uuid.UUID | None:
         return None
     pivot = random.randint(0, top)  # noqa: S311 (a mix, not a secret)
     params = [_db_id(project.pk), pivot, _db_id(user.pk)]
-    return _pick(_GOLD.format(op=">="), params, lock=False) or _pick(
-        _GOLD.format(op="<"), params, lock=False
-    )
+    return _first_id(_GOLD.format(op=">="), params) or _first_id(_GOLD.format(op="<"), params)
 
 
 def _claim(project: Project, user: Any) -> Task | None:
