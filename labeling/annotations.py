@@ -30,7 +30,7 @@ from labeling.models import (
     TaskState,
 )
 from labeling.presentation import canonical_result
-from labeling.queue import own_annotation
+from labeling.queue import db_id, own_annotation
 from labeling.results import validate_result
 from projects.models import Project
 from projects.services import require_active
@@ -61,13 +61,7 @@ _COUNT = (
 def count_toward_completion(project: Project, task_id: Any) -> None:
     """One more submitted (or accepted) annotation; the k-th completes the task."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            _COUNT, [project.overlap, task_id.hex if connection.vendor == "sqlite" else task_id]
-        )
-
-
-def return_slot(task_id: Any) -> None:
-    Task.objects.filter(pk=task_id, is_gold=False).update(open_slots=F("open_slots") + 1)
+        cursor.execute(_COUNT, [project.overlap, db_id(task_id)])
 
 
 def _retake_slot(annotation: Annotation) -> None:

@@ -89,7 +89,7 @@ class Work:
     result: dict[str, Any] | None
 
 
-def _db_id(value: uuid.UUID) -> Any:
+def db_id(value: uuid.UUID) -> Any:
     # Raw SQL sees ids as the database stores them: SQLite keeps UUIDs as 32 hex characters.
     return value.hex if connection.vendor == "sqlite" else value
 
@@ -113,6 +113,11 @@ def _first_id(sql: str, params: list[Any]) -> uuid.UUID | None:
     return _as_uuid(rows[0][0]) if rows else None
 
 
+def return_slots(task_id: uuid.UUID, count: int = 1) -> None:
+    """Give slots back to a task (a gold task has none: the gold mix hands it out)."""
+    Task.objects.filter(pk=task_id, is_gold=False).update(open_slots=F("open_slots") + count)
+
+
 def lease_until(project: Project, now: datetime) -> datetime:
     return now + timedelta(seconds=project.lease_seconds)
 
@@ -130,7 +135,7 @@ def leases_expire(*, project_id: uuid.UUID, now: datetime, limit: int = EXPIRE_B
         taken = [
             (_as_uuid(pk), _as_uuid(task), _as_uuid(who))
             for pk, task, who in _rows(
-                _OVERDUE.format(lock=_skip_locked()), [_db_id(project_id), when, limit]
+                _OVERDUE.format(lock=_skip_locked()), [db_id(project_id), when, limit]
             )
         ]
         if not taken:
@@ -139,9 +144,7 @@ def leases_expire(*, project_id: uuid.UUID, now: datetime, limit: int = EXPIRE_B
             status=AnnotationStatus.EXPIRED, lease_expires_at=None, updated_at=now
         )
         for task_id, count in sorted(Counter(task for _, task, _ in taken).items()):
-            Task.objects.filter(pk=task_id, is_gold=False).update(
-                open_slots=F("open_slots") + count
-            )
+            return_slots(task_id, count)
         for pk, task_id, annotator_id in taken:
             record(
                 actor=Actor.system("lease-expiry"),
@@ -155,7 +158,7 @@ def leases_expire(*, project_id: uuid.UUID, now: datetime, limit: int = EXPIRE_B
 
 
 def require_not_paused(project: Project, user: Any) -> None:
-    if _rows(_PAUSED, [_db_id(project.pk), _db_id(user.pk)]):
+    if _rows(_PAUSED, [db_id(project.pk), db_id(user.pk)]):
         raise PermissionDenied(
             "You are paused on this project (gold accuracy below the project's threshold); "
             "a manager can resume you.",
@@ -167,11 +170,11 @@ def _pick_gold(project: Project, user: Any) -> uuid.UUID | None:
     """A gold task this annotator has not had, from a random point of the gold range, so that
     annotators do not all meet the gold tasks in the same order."""
     # Only the partial index task_gold fits this query, whatever the planner's statistics.
-    top = _rows(_GOLD_TOP, [_db_id(project.pk)])[0][0]
+    top = _rows(_GOLD_TOP, [db_id(project.pk)])[0][0]
     if top is None:
         return None
     pivot = random.randint(0, top)  # noqa: S311 (a mix, not a secret)
-    params = [_db_id(project.pk), pivot, _db_id(user.pk)]
+    params = [db_id(project.pk), pivot, db_id(user.pk)]
     return _first_id(_GOLD.format(op=">="), params) or _first_id(_GOLD.format(op="<"), params)
 
 
@@ -182,9 +185,7 @@ def _claim(project: Project, user: Any) -> Task | None:
         if gold_id is not None:
             return Task.objects.get(pk=gold_id)
     lock = _LOCK if connection.vendor == "postgresql" else ""
-    claimed = list(
-        Task.objects.raw(_CLAIM.format(lock=lock), [_db_id(project.pk), _db_id(user.pk)])
-    )
+    claimed = list(Task.objects.raw(_CLAIM.format(lock=lock), [db_id(project.pk), db_id(user.pk)]))
     return claimed[0] if claimed else None
 
 
@@ -233,7 +234,7 @@ def next_task(*, actor: Actor, project: Project, resume: bool = True) -> Work | 
 
 
 def _lease(project: Project, user: Any, now: datetime, *, resume: bool) -> Annotation | None:
-    held = _rows(_HELD, [_db_id(user.pk), _db_id(project.pk)])
+    held = _rows(_HELD, [db_id(user.pk), db_id(project.pk)])
     if resume and held:
         annotation = Annotation.objects.select_related("task").get(pk=_as_uuid(held[0][0]))
         annotation.lease_expires_at = lease_until(project, now)
@@ -339,8 +340,7 @@ def _give_back(
         for name, value in {**changes, "lease_expires_at": None, "updated_at": now}.items():
             setattr(annotation, name, value)
         annotation.save()
-        if not annotation.is_gold:
-            Task.objects.filter(pk=annotation.task_id).update(open_slots=F("open_slots") + 1)
+        return_slots(annotation.task_id)
         details = {"task_id": str(annotation.task_id)}
         if "skip_reason" in changes:
             details["reason"] = changes["skip_reason"]

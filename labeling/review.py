@@ -18,7 +18,7 @@ from django.utils import timezone
 import vault
 from audit.services import Actor, record
 from core.errors import Conflict, NotFound, ValidationFailed
-from labeling.annotations import count_toward_completion, return_slot, revision_add
+from labeling.annotations import count_toward_completion, revision_add
 from labeling.models import (
     Annotation,
     AnnotationStatus,
@@ -27,7 +27,7 @@ from labeling.models import (
     ReviewState,
     RevisionKind,
 )
-from labeling.queue import lease_until
+from labeling.queue import lease_until, return_slots
 from labeling.results import validate_result
 from projects.models import Project
 from projects.services import require_active
@@ -224,7 +224,7 @@ def _apply(
     now = timezone.now()
     if decision == Decision.REJECT:
         annotation.review_state = ReviewState.REJECTED
-        return_slot(annotation.task_id)
+        return_slots(annotation.task_id)
     else:
         annotation.review_state = ReviewState.ACCEPTED
         count_toward_completion(project, annotation.task_id)
