@@ -27,6 +27,7 @@ urlpatterns = [
     path("account/", include(([*accounts_urls.page_urls, *views_tokens.page_urls], "accounts"))),
     path("projects/", include(projects_urls)),
     path("projects/<uuid:project_id>/", include("datasets.page_urls")),
+    path("projects/<uuid:project_id>/", include("labeling.page_urls")),
     path("invitations/", include((projects_urls.invitation_urlpatterns, "invitations"))),
     path("audit/", include((audit_viewer.page_urls, "audit"))),
 ]

@@ -10,7 +10,11 @@ export default defineConfig({
     target: "es2022",
     sourcemap: false,
     rollupOptions: {
-      input: { pages: "src/pages.ts", imports: "src/imports.ts" },
+      input: {
+        pages: "src/pages.ts",
+        imports: "src/imports.ts",
+        workspace: "src/workspace/main.ts",
+      },
       output: {
         entryFileNames: "labelkeep/[name].js",
         chunkFileNames: "labelkeep/[name].js",

@@ -1,0 +1,101 @@
+// The work API as the workspace uses it, with the session cookie and the CSRF token like the
+// other pages' scripts. Errors carry the API's own message ({"error": {"code", "message"}}).
+
+import type { Work } from "./types";
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The error an API answer means, from its body when it has the API's error shape. */
+export function apiError(status: number, body: string): ApiError {
+  try {
+    const error = (JSON.parse(body) as { error?: { code?: unknown; message?: unknown } }).error;
+    if (typeof error?.message === "string" && error.message)
+      return new ApiError(error.message, status, typeof error.code === "string" ? error.code : "");
+  } catch {
+    // not JSON: a proxy's error page, say
+  }
+  if (status === 0) return new ApiError("The connection to the server was lost; try again.", 0, "offline");
+  if (status === 403) return new ApiError("You may not do this on this project (403).", status, "");
+  return new ApiError(`The server answered ${status}; try again.`, status, "");
+}
+
+export class Api {
+  // One request at a time, in order: a draft save never overtakes the submit that follows it,
+  // and SQLite (the embedded lab) takes one writer at a time anyway. The prefetch is long done
+  // by the time a person answers, so nothing waits that they could notice.
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly base: string,
+    private readonly csrf: string,
+  ) {}
+
+  private call(method: string, path: string, body?: unknown, keepalive = false): Promise<unknown> {
+    // A save as the page is left cannot wait for its turn: the page is going away.
+    if (keepalive) return this.send(method, path, body, true);
+    const run = this.chain.then(() => this.send(method, path, body, false));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async send(method: string, path: string, body: unknown, keepalive: boolean): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await fetch(this.base + path, {
+        method,
+        credentials: "same-origin",
+        cache: "no-store",
+        keepalive,
+        headers: {
+          Accept: "application/json",
+          "Content-Type": "application/json",
+          "X-CSRFToken": this.csrf,
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw apiError(0, "");
+    }
+    const text = await response.text();
+    if (!response.ok) throw apiError(response.status, text);
+    return response.status === 204 || !text ? null : JSON.parse(text);
+  }
+
+  /** The task in hand (`resume`) or another one; null when the queue has nothing left. */
+  async next(resume: boolean): Promise<Work | null> {
+    return (await this.call("POST", "next", { resume })) as Work | null;
+  }
+
+  async open(taskId: string): Promise<Work> {
+    return (await this.call("GET", `tasks/${taskId}/work`)) as Work;
+  }
+
+  /** The tasks this person holds a lease on, oldest first. */
+  async held(userId: string): Promise<string[]> {
+    const query = new URLSearchParams({ status: "leased", annotator: userId, page_size: "10" });
+    const page = (await this.call("GET", `annotations/?${query}`)) as {
+      results: { task_id: string }[];
+    };
+    return page.results.map((row) => row.task_id).reverse();
+  }
+
+  async saveDraft(taskId: string, draft: unknown, timeSpent: number, keepalive = false): Promise<void> {
+    await this.call("PUT", `tasks/${taskId}/draft`, { draft, time_spent: timeSpent }, keepalive);
+  }
+
+  async submit(taskId: string, result: unknown, timeSpent: number): Promise<void> {
+    await this.call("POST", `tasks/${taskId}/annotations/`, { result, time_spent: timeSpent });
+  }
+
+  async skip(taskId: string, reason: string, note: string): Promise<void> {
+    await this.call("POST", `tasks/${taskId}/skip`, { reason, note });
+  }
+}

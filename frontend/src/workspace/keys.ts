@@ -1,0 +1,134 @@
+// The one keyboard map (docs/design ui.md): which key does what, whatever the task type, and the
+// list the help overlay shows. Pure: the page turns a KeyboardEvent into a KeyInput.
+
+import { keyOfPoint, labelKeys, scaleKeys, scalePoints } from "./answer";
+import type {
+  ClassificationSchema,
+  FreeTextSchema,
+  PairwiseSchema,
+  RubricSchema,
+  Schema,
+  TaskType,
+} from "./types";
+
+export interface KeyInput {
+  key: string;
+  ctrl: boolean;
+  meta: boolean;
+  shift: boolean;
+  alt: boolean;
+  /** The key went to a text field: single-letter keys are the person's text, not commands. */
+  typing: boolean;
+}
+
+/** What the page is doing: answering a task, showing help or the skip reasons, or neither. */
+export type Mode = "work" | "help" | "skip" | "idle";
+
+export type Command =
+  | { kind: "submit" | "undo" | "redo" | "skip" | "help" | "escape" }
+  | { kind: "key"; key: string };
+
+const TEXT_INPUTS = new Set(["text", "search", "email", "url", "tel", "password", "number"]);
+
+/** Whether an element takes typed text (so single keys must not act on the page). */
+export function isTextField(element: Element | null): boolean {
+  if (!element) return false;
+  if (element instanceof HTMLTextAreaElement || element instanceof HTMLSelectElement) return true;
+  if (element instanceof HTMLInputElement) return TEXT_INPUTS.has(element.type);
+  return element instanceof HTMLElement && element.isContentEditable === true;
+}
+
+function modified(input: KeyInput, mode: Mode): Command | null {
+  const key = input.key.toLowerCase();
+  if (mode !== "work") return null;
+  if (key === "enter" && !input.alt) return { kind: "submit" };
+  if (key === "z" && !input.alt) return { kind: input.shift ? "redo" : "undo" };
+  if (key === "y" && !input.alt && !input.shift) return { kind: "redo" };
+  return null;
+}
+
+export function commandFor(input: KeyInput, mode: Mode): Command | null {
+  if (input.key === "Escape") return { kind: "escape" };
+  if (input.ctrl || input.meta) return modified(input, mode);
+  if (input.alt || input.typing || input.key.length !== 1) return null;
+  if (input.key === "?") return mode === "skip" ? null : { kind: "help" };
+  const key = input.key.toLowerCase();
+  if (mode === "skip") return { kind: "key", key };
+  if (mode !== "work") return null;
+  if (key === "s") return { kind: "skip" };
+  return { kind: "key", key };
+}
+
+/** The key that picks each skip reason, in the API's order: 1, 2, … */
+export function reasonKeys(reasons: readonly { value: string }[]): Map<string, string> {
+  return new Map(reasons.slice(0, 9).map((reason, index) => [String(index + 1), reason.value]));
+}
+
+// --- The help overlay -------------------------------------------------------------------------
+
+export type Shortcut = [keys: string, action: string];
+
+const COMMON: Shortcut[] = [
+  ["Ctrl+Enter", "Submit and go to the next task"],
+  ["S", "Skip (then a number picks the reason)"],
+  ["Ctrl+Z", "Undo"],
+  ["Ctrl+Shift+Z", "Redo"],
+  ["Tab / Shift+Tab", "Next / previous field"],
+  ["?", "Show or hide this list"],
+  ["Esc", "Close this list or the skip question"],
+];
+
+function rangeText(keys: string[]): string {
+  return keys.length > 2 ? `${keys[0]}–${keys[keys.length - 1]}` : keys.join(", ");
+}
+
+function classificationKeys(schema: ClassificationSchema): Shortcut[] {
+  const verb = schema.multiple ? "Toggle" : "Choose";
+  return [...labelKeys(schema)].map(([key, name]) => [key.toUpperCase(), `${verb} “${name}”`]);
+}
+
+function pairwiseKeys(schema: PairwiseSchema): Shortcut[] {
+  const names = { a: "Response A is better", b: "Response B is better", tie: "A tie" };
+  const out: Shortcut[] = (schema.choices ?? ["a", "b", "tie"]).map((choice) => [
+    choice === "tie" ? "T" : choice.toUpperCase(),
+    names[choice],
+  ]);
+  if (schema.strength) {
+    const scale = schema.strength;
+    const keys = [...scaleKeys(scale).keys()];
+    out.push([rangeText(keys), `Strength ${scale.min} to ${scale.max}`]);
+  }
+  return out;
+}
+
+function rubricKeys(schema: RubricSchema): Shortcut[] {
+  const seen = new Set<string>();
+  const out: Shortcut[] = [];
+  for (const criterion of schema.criteria) {
+    const scale = criterion.scale;
+    const keys = scalePoints(scale).map((p) => keyOfPoint(scale, p)).filter((k) => k !== undefined);
+    const text = `${rangeText(keys)}`;
+    if (seen.has(`${text}:${scale.min}:${scale.max}`)) continue;
+    seen.add(`${text}:${scale.min}:${scale.max}`);
+    out.push([text, `Rate the focused criterion ${scale.min} to ${scale.max}`]);
+  }
+  out.push(["Tab / Shift+Tab", "Next / previous criterion"]);
+  return out;
+}
+
+/** Every shortcut of this project's workspace, the type's own first. */
+export function shortcuts(type: TaskType, schema: Schema): Shortcut[] {
+  switch (type) {
+    case "classification":
+      return [...classificationKeys(schema as ClassificationSchema), ...COMMON];
+    case "pairwise":
+      return [...pairwiseKeys(schema as PairwiseSchema), ...COMMON];
+    case "rubric":
+      return [...rubricKeys(schema as RubricSchema), ...COMMON];
+    case "free_text":
+      return [
+        ["(type)", `Write in the editor${(schema as FreeTextSchema).mode === "rewrite" ? "; the diff follows" : ""}`],
+        ...COMMON,
+      ];
+  }
+}

@@ -1,0 +1,85 @@
+// Shapes shared by the workspace's modules: the page's config, the API's answers, the schemas.
+
+export type TaskType = "classification" | "pairwise" | "rubric" | "free_text";
+
+export interface Scale {
+  min: number;
+  max: number;
+  labels?: Record<string, string>;
+  anchors?: Record<string, string>;
+}
+
+export interface ClassificationSchema {
+  multiple?: boolean;
+  labels: { name: string; hotkey?: string; parent?: string; description?: string }[];
+}
+
+export interface PairwiseSchema {
+  choices?: ("a" | "b" | "tie")[];
+  strength?: Scale;
+  rationale?: { required: boolean; min_length: number };
+}
+
+export interface RubricSchema {
+  criteria: { name: string; description?: string; scale: Scale; required?: boolean }[];
+  comments?: boolean;
+}
+
+export interface FreeTextSchema {
+  mode: "write" | "rewrite";
+  min_length: number;
+  max_length?: number;
+  guidelines?: string;
+}
+
+export type Schema = ClassificationSchema | PairwiseSchema | RubricSchema | FreeTextSchema;
+
+export interface Config {
+  project: { id: string; name: string };
+  task_type: TaskType;
+  label_schema: Schema;
+  user_id: string;
+  /** The work API of this project, ending with a slash: `${api}next`, `${api}tasks/…`. */
+  api: string;
+  skip_reasons: { value: string; label: string }[];
+  docs_url: string;
+  project_url: string;
+}
+
+export interface AnnotationInfo {
+  id: string;
+  task_id: string;
+  status: string;
+  time_spent: number;
+  draft_saved_at: string | null;
+}
+
+/** A task as the API hands it to its annotator (WorkOut). */
+export interface Work {
+  task_id: string;
+  data: Record<string, unknown>;
+  prediction: unknown;
+  annotation: AnnotationInfo;
+  draft: unknown;
+  result: unknown;
+}
+
+export interface ClassificationState {
+  labels: string[];
+}
+export interface PairwiseState {
+  choice: "a" | "b" | "tie" | null;
+  strength: number | null;
+  rationale: string;
+}
+export interface RubricState {
+  scores: Record<string, number>;
+  comments: string;
+}
+export interface FreeTextState {
+  text: string;
+}
+export type AnswerState = ClassificationState | PairwiseState | RubricState | FreeTextState;
+
+/** A result ready to submit, or what is missing in words. */
+export type Built = { ok: true; result: Record<string, unknown> } | { ok: false; problem: string };

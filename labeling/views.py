@@ -1,0 +1,55 @@
+"""The annotator's workspace page: a shell that the ``workspace`` script fills in.
+
+The page itself reads no task and records nothing: the script takes tasks from the work API
+(``/api/v1/projects/{id}/next`` and friends) with the session and CSRF token, and those calls
+are audited (``task.read`` and so on). The shell carries the project's settings as JSON in a
+``<script type="application/json">`` block, which the CSP allows because it never runs.
+"""
+
+import uuid
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+
+from labeling.models import SkipReason
+from projects.models import Project, TaskType
+from projects.permissions import Need
+from projects.views import project_for_page, render_project_page
+
+# The task types the workspace can show today; the others say so and point to the API.
+SUPPORTED_TYPES = frozenset(
+    {TaskType.CLASSIFICATION, TaskType.PAIRWISE, TaskType.RUBRIC, TaskType.FREE_TEXT}
+)
+
+
+def workspace_config(project: Project, user_id: Any) -> dict[str, Any]:
+    """What the script needs to start: the project, its schema and where the API is."""
+    api = reverse("api:next", args=[project.pk]).removesuffix("next")
+    return {
+        "project": {"id": str(project.pk), "name": project.name},
+        "task_type": project.task_type,
+        "label_schema": project.label_schema,
+        "user_id": str(user_id),
+        "api": api,
+        "skip_reasons": [{"value": value, "label": label} for value, label in SkipReason.choices],
+        "docs_url": reverse("api:docs"),
+        "project_url": reverse("projects:detail", args=[project.pk]),
+    }
+
+
+@never_cache
+@login_required
+def workspace(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
+    project = project_for_page(request, project_id, Need.ANNOTATE)
+    supported = project.task_type in SUPPORTED_TYPES
+    return render_project_page(
+        request,
+        "labeling/workspace.html",
+        project,
+        tab="work",
+        supported=supported,
+        config=workspace_config(project, request.user.pk) if supported else None,
+    )

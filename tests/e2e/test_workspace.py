@@ -1,0 +1,242 @@
+"""An annotator works through the workspace in a real Chromium under the enforcing CSP, from the
+keyboard only: for each task type, answers a task, reloads in the middle (the draft comes
+back), submits with Ctrl+Enter, answers the next one, opens the help with ?, skips the last one
+with S and a reason key, and reaches "All done". The answers are checked in the database, as
+stored (sealed) and in the task's own orientation.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import vault
+from labeling.models import Annotation, AnnotationStatus, Task
+from labeling.presentation import canonical_result, is_swapped
+from projects.models import Project, Role, TaskType
+from tests.conftest import add_member, make_project
+from tests.e2e.conftest import Watched, sign_in
+from tests.factories import make_user, password_of
+from tests.labeling.work import make_task
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@dataclass
+class Case:
+    """One task type: its schema, three tasks (two answered, one skipped), the keys that answer
+    the first two, and the results those keys must store (as the annotator saw the task)."""
+
+    name: str
+    task_type: str
+    schema: dict[str, Any]
+    tasks: list[dict[str, Any]]
+    keys: list[list[str]]
+    results: list[dict[str, Any]]
+    # Where the focus starts is a text field for free text: Tab leaves it before single keys.
+    leave_field: bool = False
+    marker: Callable[[dict[str, Any]], str] = field(default=lambda data: data["prompt"])
+
+
+CASES = [
+    Case(
+        "classification",
+        TaskType.CLASSIFICATION,
+        {
+            "labels": [
+                {"name": "Positive", "hotkey": "1"},
+                {"name": "Negative", "hotkey": "2", "description": "Unhappy, angry, let down"},
+                {"name": "Neutral", "hotkey": "3"},
+            ]
+        },
+        [{"text": f"Review {n}: <b>not bold</b> {n}"} for n in range(1, 4)],
+        [["2"], ["1"]],
+        [{"labels": ["Negative"]}, {"labels": ["Positive"]}],
+        marker=lambda data: data["text"],
+    ),
+    Case(
+        "classification-multiple",
+        TaskType.CLASSIFICATION,
+        {"multiple": True, "labels": [{"name": "Person"}, {"name": "Place"}, {"name": "Thing"}]},
+        [{"text": f"Sentence {n} mentions things."} for n in range(1, 4)],
+        [["1", "3"], ["2"]],
+        [{"labels": ["Person", "Thing"]}, {"labels": ["Place"]}],
+        marker=lambda data: data["text"],
+    ),
+    Case(
+        "pairwise",
+        TaskType.PAIRWISE,
+        {
+            "strength": {"min": 1, "max": 3, "labels": {"1": "Slightly", "3": "Much better"}},
+            "rationale": {"required": False, "min_length": 0},
+        },
+        [
+            {
+                "prompt": f"Question {n}: what is 2 + {n}?",
+                "response_a": f"It is {2 + n}.",
+                "response_b": "<script>alert('b')</script> No idea.",
+            }
+            for n in range(1, 4)
+        ],
+        [["a", "3"], ["t"]],
+        [{"choice": "a", "strength": 3}, {"choice": "tie"}],
+    ),
+    Case(
+        "rubric",
+        TaskType.RUBRIC,
+        {
+            "criteria": [
+                {
+                    "name": "Accuracy",
+                    "description": "Are the facts right?",
+                    "scale": {"min": 1, "max": 5, "anchors": {"1": "Wrong", "5": "Exact"}},
+                },
+                {"name": "Tone", "scale": {"min": 1, "max": 3}},
+            ]
+        },
+        [
+            {"prompt": f"Explain tides ({n}).", "response": f"The moon pulls the sea. ({n})"}
+            for n in range(1, 4)
+        ],
+        [["4", "Tab", "2"], ["5", "Tab", "3"]],
+        [{"scores": {"Accuracy": 4, "Tone": 2}}, {"scores": {"Accuracy": 5, "Tone": 3}}],
+    ),
+    Case(
+        "free-text",
+        TaskType.FREE_TEXT,
+        {"mode": "rewrite", "min_length": 5, "max_length": 200, "guidelines": "Be concise."},
+        [
+            {"prompt": f"Rewrite answer {n} politely.", "response": "Line one\nLine two"}
+            for n in range(1, 4)
+        ],
+        [["Control+End", "type: fixed"], ["Control+a", "type:Brand new answer"]],
+        [{"text": "Line one\nLine two fixed"}, {"text": "Brand new answer"}],
+        leave_field=True,
+    ),
+]
+
+
+def _press(watched: Watched, keys: list[str]) -> None:
+    for key in keys:
+        if key.startswith("type:"):
+            watched.page.keyboard.type(key.removeprefix("type:"))
+        else:
+            watched.page.keyboard.press(key)
+
+
+def _wait_for_task(watched: Watched, case: Case, data: dict[str, Any]) -> None:
+    task_area = watched.page.locator("[data-ws=task]")
+    task_area.get_by_text(case.marker(data), exact=True).wait_for()
+
+
+def _open_workspace(watched: Watched, case: Case) -> tuple[Project, Any, list[Task]]:
+    admin = make_user("lead@lab.test", is_staff=True)
+    project = make_project(
+        admin,
+        name=f"Workspace {case.name}",
+        task_type=case.task_type,
+        label_schema=case.schema,
+        instructions="Answer **honestly**. <img src=x onerror=alert(1)>",
+    )
+    annotator = add_member(project, make_user("annotator@lab.test"), Role.ANNOTATOR)
+    tasks = [make_task(project, data) for data in case.tasks]
+    sign_in(watched, annotator.email, password_of(annotator))
+    watched.page.goto(f"/projects/{project.pk}/")
+    with watched.page.expect_navigation():
+        watched.page.get_by_role("link", name="Start labelling").click()
+    _wait_for_task(watched, case, case.tasks[0])
+    return project, annotator, tasks
+
+
+def _stored(project: Project, annotator: Any, case: Case, tasks: list[Task]) -> list[Any]:
+    """(stored result, the expected one in the task's own orientation) for the answered two."""
+    results = []
+    for task, shown in zip(tasks[:2], case.results, strict=True):
+        annotation = Annotation.objects.get(task=task, annotator=annotator)
+        assert annotation.status == AnnotationStatus.SUBMITTED
+        assert annotation.time_spent > 0
+        assert annotation.result is not None
+        oid = str(annotation.pk)
+        sealed = vault.unseal(project.pk, "annotation.result", oid, annotation.result)
+        swapped = is_swapped(
+            task_type=case.task_type,
+            label_schema=project.label_schema,
+            task_id=task.pk,
+            annotator_id=annotator.pk,
+        )
+        expected = canonical_result(task_type=case.task_type, result=shown, swapped=swapped)
+        results.append((sealed, expected))
+    return results
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_an_annotator_labels_skips_and_resumes_from_the_keyboard(watched: Watched, case: Case):
+    project, annotator, tasks = _open_workspace(watched, case)
+    page = watched.page
+    draft = page.locator("[data-ws=draft]")
+
+    # The first task: answered, saved as a draft, and still there after a reload.
+    _press(watched, case.keys[0])
+    draft.get_by_text("Draft saved").wait_for()
+    page.reload()
+    _wait_for_task(watched, case, case.tasks[0])
+    assert draft.inner_text() == "Draft restored"
+    page.keyboard.press("Control+Enter")
+    _wait_for_task(watched, case, case.tasks[1])
+
+    # The second one, from the prefetch.
+    _press(watched, case.keys[1])
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"workspace-{case.name}.png"))
+    page.keyboard.press("Control+Enter")
+    _wait_for_task(watched, case, case.tasks[2])
+
+    # The help lists every shortcut; the third task is skipped with a reason key.
+    if case.leave_field:
+        page.keyboard.press("Tab")
+    page.keyboard.press("?")
+    help_dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
+    help_dialog.wait_for()
+    assert "Ctrl+Enter" in help_dialog.inner_text()
+    page.keyboard.press("Escape")
+    help_dialog.wait_for(state="hidden")
+    page.keyboard.press("s")
+    page.get_by_role("dialog", name="Why skip this task?").wait_for()
+    page.keyboard.press("2")
+    page.get_by_role("heading", name="All done").wait_for()
+
+    for sealed, expected in _stored(project, annotator, case, tasks):
+        assert sealed == expected
+    skipped = Annotation.objects.get(task=tasks[2], annotator=annotator)
+    assert (skipped.status, skipped.skip_reason) == (AnnotationStatus.SKIPPED, "expertise")
+    watched.assert_clean()
+
+
+def test_an_annotator_of_another_project_gets_404(watched: Watched):
+    admin = make_user("lead@lab.test", is_staff=True)
+    project = make_project(admin, name="Private")
+    other = make_project(admin, name="Elsewhere")
+    outsider = add_member(other, make_user("outsider@lab.test"), Role.ANNOTATOR)
+    sign_in(watched, outsider.email, password_of(outsider))
+    response = watched.page.goto(f"/projects/{project.pk}/work/")
+    assert response is not None
+    assert response.status == 404
+    assert "Private" not in watched.page.content()
+    assert watched.csp_violations() == []
+
+
+def test_a_submit_the_server_refuses_shows_its_message(watched: Watched):
+    case = CASES[2]  # pairwise: a strength is needed unless the choice is a tie
+    _open_workspace(watched, case)
+    page = watched.page
+    page.keyboard.press("b")
+    page.keyboard.press("Control+Enter")
+    assert page.get_by_role("alert").inner_text() == "Choose how strong the preference is."
+    page.keyboard.press("1")
+    page.keyboard.press("Control+Enter")
+    _wait_for_task(watched, case, case.tasks[1])
+    assert page.get_by_role("alert").is_hidden()
+    watched.assert_clean()

@@ -1,0 +1,113 @@
+"""The workspace page: who may open it, and what the shell hands its script."""
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from audit.models import AuditEvent
+from projects.models import Role, TaskType
+from tests.conftest import add_member, make_project
+from tests.factories import make_user
+
+pytestmark = pytest.mark.django_db
+
+PAIRWISE_SCHEMA = {"strength": {"min": 1, "max": 3}}
+
+
+def _url(project) -> str:
+    return f"/projects/{project.pk}/work/"
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _config(response) -> dict[str, Any]:
+    html = response.content.decode()
+    start = html.index('<script id="workspace-config" type="application/json">')
+    body = html[start:].split(">", 1)[1].split("</script>", 1)[0]
+    return json.loads(body)
+
+
+def test_an_annotator_gets_the_shell_with_the_project_settings(lab):
+    lab.project.instructions = "Read **carefully**. <script>alert(1)</script>"
+    lab.project.save(update_fields=["instructions"])
+    response = _client(lab.annotator).get(_url(lab.project))
+    assert response.status_code == 200
+    config = _config(response)
+    assert config["project"]["id"] == str(lab.project.pk)
+    assert config["task_type"] == "classification"
+    assert config["label_schema"] == lab.project.label_schema
+    assert config["user_id"] == str(lab.annotator.pk)
+    assert config["api"] == f"/api/v1/projects/{lab.project.pk}/"
+    assert [r["value"] for r in config["skip_reasons"]] == [
+        "unclear",
+        "expertise",
+        "broken",
+        "sensitive",
+        "other",
+    ]
+    html = response.content.decode()
+    assert "labelkeep/workspace" in html
+    assert "<strong>carefully</strong>" in html
+    assert "<script>alert(1)</script>" not in html
+    assert response["Cache-Control"].startswith("max-age=0")
+
+
+def test_opening_the_page_records_nothing(lab):
+    before = AuditEvent.objects.count()
+    _client(lab.annotator).get(_url(lab.project))
+    assert AuditEvent.objects.count() == before
+
+
+def test_reviewers_and_managers_may_annotate_too(lab):
+    for user in (lab.reviewer, lab.manager, lab.admin):
+        assert _client(user).get(_url(lab.project)).status_code == 200
+
+
+def test_a_viewer_is_refused(lab):
+    assert _client(lab.viewer).get(_url(lab.project)).status_code == 403
+
+
+def test_an_outsider_gets_404_like_a_missing_project(lab):
+    assert _client(lab.outsider).get(_url(lab.project)).status_code == 404
+    assert _client(lab.annotator).get(_url(lab.other_project)).status_code == 404
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(lab):
+    response = Client().get(_url(lab.project))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/account/login/")
+
+
+def test_a_type_without_a_workspace_yet_says_so_and_links_the_api_docs(admin):
+    project = make_project(
+        admin, name="Spans", task_type=TaskType.NER, label_schema={"labels": [{"name": "ORG"}]}
+    )
+    annotator = add_member(project, make_user(), Role.ANNOTATOR)
+    response = _client(annotator).get(_url(project))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "is not available yet" in html
+    assert 'href="/api/v1/docs/"' in html
+    assert "workspace-config" not in html
+    assert "labelkeep/workspace" not in html
+
+
+def test_the_project_page_links_the_workspace_for_annotators_only(lab):
+    link = f'href="{_url(lab.project)}"'
+    assert link in _client(lab.annotator).get(f"/projects/{lab.project.pk}/").content.decode()
+    assert link not in _client(lab.viewer).get(f"/projects/{lab.project.pk}/").content.decode()
+
+
+def test_the_pairwise_shell_carries_its_schema(admin):
+    project = make_project(
+        admin, name="Prefs", task_type=TaskType.PAIRWISE, label_schema=PAIRWISE_SCHEMA
+    )
+    config = _config(_client(admin).get(_url(project)))
+    assert config["task_type"] == "pairwise"
+    assert config["label_schema"]["strength"] == {"min": 1, "max": 3}
