@@ -8,4 +8,5 @@ app_name = "labeling"
 
 urlpatterns = [
     path("work/", views.workspace, name="workspace"),
+    path("review/", views.review, name="review"),
 ]

@@ -1,9 +1,10 @@
-"""The annotator's workspace page: a shell that the ``workspace`` script fills in.
+"""The workspace pages: a shell that the ``workspace`` script fills in, to annotate or review.
 
-The page itself reads no task and records nothing: the script takes tasks from the work API
-(``/api/v1/projects/{id}/next`` and friends) with the session and CSRF token, and those calls
-are audited (``task.read`` and so on). The shell carries the project's settings as JSON in a
-``<script type="application/json">`` block, which the CSP allows because it never runs.
+The pages themselves read no task and record nothing: the script takes tasks from the work API
+(``/api/v1/projects/{id}/next``, ``.../reviews/next`` and friends) with the session and CSRF
+token, and those calls are audited (``task.read`` and so on). The shell carries the project's
+settings as JSON in a ``<script type="application/json">`` block, which the CSP allows because
+it never runs.
 """
 
 import uuid
@@ -21,14 +22,15 @@ from projects.views import project_for_page, render_project_page
 
 # The task types the workspace can show today; the others say so and point to the API.
 SUPPORTED_TYPES = frozenset(
-    {TaskType.CLASSIFICATION, TaskType.PAIRWISE, TaskType.RUBRIC, TaskType.FREE_TEXT}
+    {TaskType.CLASSIFICATION, TaskType.NER, TaskType.PAIRWISE, TaskType.RUBRIC, TaskType.FREE_TEXT}
 )
 
 
-def workspace_config(project: Project, user_id: Any) -> dict[str, Any]:
-    """What the script needs to start: the project, its schema and where the API is."""
+def workspace_config(project: Project, user_id: Any, *, mode: str = "annotate") -> dict[str, Any]:
+    """What the script needs to start: the mode, the project, its schema and where the API is."""
     api = reverse("api:next", args=[project.pk]).removesuffix("next")
     return {
+        "mode": mode,
         "project": {"id": str(project.pk), "name": project.name},
         "task_type": project.task_type,
         "label_schema": project.label_schema,
@@ -51,5 +53,23 @@ def workspace(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
         project,
         tab="work",
         supported=supported,
+        review=False,
         config=workspace_config(project, request.user.pk) if supported else None,
+    )
+
+
+@never_cache
+@login_required
+def review(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
+    project = project_for_page(request, project_id, Need.REVIEW)
+    supported = project.task_type in SUPPORTED_TYPES
+    config = workspace_config(project, request.user.pk, mode="review") if supported else None
+    return render_project_page(
+        request,
+        "labeling/workspace.html",
+        project,
+        tab="review",
+        supported=supported,
+        review=True,
+        config=config,
     )

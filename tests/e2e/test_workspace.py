@@ -240,3 +240,61 @@ def test_a_submit_the_server_refuses_shows_its_message(watched: Watched):
     _wait_for_task(watched, case, case.tasks[1])
     assert page.get_by_role("alert").is_hidden()
     watched.assert_clean()
+
+
+NER_SCHEMA = {
+    "labels": [
+        {"name": "PER", "hotkey": "1", "description": "A person"},
+        {"name": "LOC", "hotkey": "2"},
+    ]
+}
+# An emoji before the spans: one code point for the server, two UTF-16 units for the page.
+NER_TEXTS = ["😀 Ada met Bob in Paris.", "No names here."]
+
+
+def test_an_annotator_labels_spans_from_the_keyboard_and_the_mouse(watched: Watched):
+    case = Case(
+        "ner",
+        TaskType.NER,
+        NER_SCHEMA,
+        [{"text": text} for text in NER_TEXTS],
+        [],
+        [],
+        marker=lambda data: data["text"],
+    )
+    project, annotator, tasks = _open_workspace(watched, case)
+    page = watched.page
+    text = page.locator("[data-ws=task] .ws-ner")
+    spans = page.get_by_role("list", name="Spans")
+    # "Ada" (after the emoji and a space), "Bob" and "Paris" by keyboard; then Bob is removed.
+    _press(watched, ["ArrowRight"] * 2 + ["Shift+ArrowRight"] * 3 + ["1"])
+    _press(watched, ["ArrowRight"] * 5 + ["Shift+ArrowRight"] * 3 + ["1"])
+    _press(watched, ["ArrowRight"] * 4 + ["Shift+ArrowRight"] * 5 + ["2"])
+    assert spans.inner_text().splitlines() == ["PER: “Ada”", "PER: “Bob”", "LOC: “Paris”"]
+    _press(watched, ["Shift+Tab", "Delete"])
+    assert spans.inner_text().splitlines() == ["PER: “Ada”", "LOC: “Paris”"]
+    assert text.inner_text() == "😀 Ada[PER] met Bob in Paris[LOC]."
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "workspace-ner.png"))
+    page.locator("[data-ws=draft]").get_by_text("Draft saved").wait_for()
+    page.reload()
+    text.filter(has_text="Paris[LOC]").wait_for()
+    page.keyboard.press("Control+Enter")
+
+    # The second text: a word chosen with the mouse (a double click selects it).
+    text.filter(has_text=NER_TEXTS[1]).wait_for()
+    text.locator("[data-from]").first.dblclick()
+    page.keyboard.press("2")
+    assert spans.inner_text() == "LOC: “names”"
+    page.keyboard.press("Control+Enter")
+    page.get_by_role("heading", name="All done").wait_for()
+
+    results = []
+    for task in tasks:
+        annotation = Annotation.objects.get(task=task, annotator=annotator)
+        assert annotation.result is not None
+        oid = str(annotation.pk)
+        results.append(vault.unseal(project.pk, "annotation.result", oid, annotation.result))
+    ada, paris = {"start": 2, "end": 5, "label": "PER"}, {"start": 17, "end": 22, "label": "LOC"}
+    assert results == [{"spans": [ada, paris]}, {"spans": [{"start": 3, "end": 8, "label": "LOC"}]}]
+    watched.assert_clean()

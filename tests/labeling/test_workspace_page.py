@@ -86,7 +86,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(lab):
 
 def test_a_type_without_a_workspace_yet_says_so_and_links_the_api_docs(admin):
     project = make_project(
-        admin, name="Spans", task_type=TaskType.NER, label_schema={"labels": [{"name": "ORG"}]}
+        admin, name="Boxes", task_type=TaskType.BOXES, label_schema={"labels": [{"name": "Car"}]}
     )
     annotator = add_member(project, make_user(), Role.ANNOTATOR)
     response = _client(annotator).get(_url(project))
@@ -111,3 +111,51 @@ def test_the_pairwise_shell_carries_its_schema(admin):
     config = _config(_client(admin).get(_url(project)))
     assert config["task_type"] == "pairwise"
     assert config["label_schema"]["strength"] == {"min": 1, "max": 3}
+
+
+# --- The review page ---------------------------------------------------------------------------
+
+
+def _review_url(project) -> str:
+    return f"/projects/{project.pk}/review/"
+
+
+def test_a_reviewer_gets_the_shell_in_review_mode(lab):
+    response = _client(lab.reviewer).get(_review_url(lab.project))
+    assert response.status_code == 200
+    config = _config(response)
+    assert config["mode"] == "review"
+    assert config["api"] == f"/api/v1/projects/{lab.project.pk}/"
+    html = response.content.decode()
+    assert 'data-ws="accept"' in html
+    assert 'data-ws="reject-comment"' in html
+    assert 'data-ws="skip"' not in html
+    assert response["Cache-Control"].startswith("max-age=0")
+
+
+def test_the_work_page_is_in_annotate_mode(lab):
+    assert _config(_client(lab.reviewer).get(_url(lab.project)))["mode"] == "annotate"
+
+
+def test_managers_may_review_and_an_annotator_may_not(lab):
+    for user in (lab.manager, lab.admin):
+        assert _client(user).get(_review_url(lab.project)).status_code == 200
+    assert _client(lab.annotator).get(_review_url(lab.project)).status_code == 403
+    assert _client(lab.viewer).get(_review_url(lab.project)).status_code == 403
+
+
+def test_an_outsider_gets_404_for_the_review_page(lab):
+    assert _client(lab.outsider).get(_review_url(lab.project)).status_code == 404
+    assert _client(lab.reviewer).get(_review_url(lab.other_project)).status_code == 404
+
+
+def test_opening_the_review_page_records_nothing(lab):
+    before = AuditEvent.objects.count()
+    _client(lab.reviewer).get(_review_url(lab.project))
+    assert AuditEvent.objects.count() == before
+
+
+def test_the_project_page_links_the_review_for_reviewers_only(lab):
+    link = f'href="{_review_url(lab.project)}"'
+    assert link in _client(lab.reviewer).get(f"/projects/{lab.project.pk}/").content.decode()
+    assert link not in _client(lab.annotator).get(f"/projects/{lab.project.pk}/").content.decode()

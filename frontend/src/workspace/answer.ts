@@ -9,6 +9,7 @@ import type {
   ClassificationState,
   FreeTextSchema,
   FreeTextState,
+  NerState,
   PairwiseSchema,
   PairwiseState,
   RubricSchema,
@@ -60,7 +61,7 @@ export function keyOfPoint(scale: Scale, value: number): string | undefined {
 export const RESERVED_KEYS = new Set(["s", "?"]);
 
 /** Each label's key: its schema hotkey, else 1-9 by position when no label names a hotkey. */
-export function labelKeys(schema: ClassificationSchema): Map<string, string> {
+export function labelKeys(schema: { labels: { name: string; hotkey?: string }[] }): Map<string, string> {
   const keys = new Map<string, string>();
   const anyHotkey = schema.labels.some((label) => label.hotkey);
   schema.labels.forEach((label, index) => {
@@ -76,6 +77,8 @@ export function emptyState(type: TaskType, data: Record<string, unknown>, schema
   switch (type) {
     case "classification":
       return { labels: [] };
+    case "ner":
+      return { spans: [] };
     case "pairwise":
       return { choice: null, strength: null, rationale: "" };
     case "rubric":
@@ -95,6 +98,14 @@ export function draftOf(state: AnswerState): Record<string, unknown> {
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
+function nerState(spans: unknown): NerState | null {
+  if (!Array.isArray(spans)) return null;
+  const ok = spans.every(
+    (s) => isObject(s) && Number.isInteger(s["start"]) && Number.isInteger(s["end"]) && typeof s["label"] === "string",
+  );
+  return ok ? { spans: (spans as NerState["spans"]).map(({ start, end, label }) => ({ start, end, label })) } : null;
+}
+
 /** The state a saved draft holds, if it is one this workspace wrote for this type; else null. */
 export function stateFromDraft(type: TaskType, draft: unknown): AnswerState | null {
   if (!isObject(draft) || draft["version"] !== DRAFT_VERSION || !isObject(draft["state"])) return null;
@@ -104,6 +115,8 @@ export function stateFromDraft(type: TaskType, draft: unknown): AnswerState | nu
       return Array.isArray(state["labels"]) && state["labels"].every((l) => typeof l === "string")
         ? { labels: state["labels"] as string[] }
         : null;
+    case "ner":
+      return nerState(state["spans"]);
     case "pairwise": {
       const choice = state["choice"];
       const strength = state["strength"];
@@ -123,6 +136,18 @@ export function stateFromDraft(type: TaskType, draft: unknown): AnswerState | nu
     case "free_text":
       return typeof state["text"] === "string" ? { text: state["text"] } : null;
   }
+}
+
+/** The state a submitted result stands for (the result shapes are the states, less defaults),
+ *  or null when it is not one of this type. */
+export function stateFromResult(
+  type: TaskType,
+  data: Record<string, unknown>,
+  schema: Schema,
+  result: unknown,
+): AnswerState | null {
+  if (!isObject(result)) return null;
+  return stateFromDraft(type, draftOf({ ...emptyState(type, data, schema), ...result } as AnswerState));
 }
 
 // --- Edits ------------------------------------------------------------------------------------
@@ -221,6 +246,9 @@ function freeTextResult(schema: FreeTextSchema, state: FreeTextState): Built {
 
 export function buildResult(type: TaskType, schema: Schema, state: AnswerState): Built {
   switch (type) {
+    case "ner":
+      // No span is an answer too: a text may name nothing.
+      return { ok: true, result: { spans: (state as NerState).spans.map((s) => ({ ...s })) } };
     case "classification":
       return classificationResult(schema as ClassificationSchema, state as ClassificationState);
     case "pairwise":

@@ -1,7 +1,7 @@
 // The work API as the workspace uses it, with the session cookie and the CSRF token like the
 // other pages' scripts. Errors carry the API's own message ({"error": {"code", "message"}}).
 
-import type { Work } from "./types";
+import type { ReviewWork, Work } from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -98,4 +98,21 @@ export class Api {
   async skip(taskId: string, reason: string, note: string): Promise<void> {
     await this.call("POST", `tasks/${taskId}/skip`, { reason, note });
   }
+
+  // --- Review ---------------------------------------------------------------------------------
+
+  /** The submission this reviewer holds, or the oldest awaiting review; null when none. */
+  async reviewNext(): Promise<ReviewWork | null> {
+    return (await this.call("POST", "reviews/next")) as ReviewWork | null;
+  }
+
+  async review(work: ReviewWork, decision: Decision): Promise<void> {
+    const { task_id, id } = work.annotation;
+    await this.call("POST", `tasks/${task_id}/annotations/${id}/review`, decision);
+  }
 }
+
+export type Decision =
+  | { decision: "accept" }
+  | { decision: "reject"; comment: string }
+  | { decision: "correct"; result: Record<string, unknown> };

@@ -10,6 +10,7 @@ import { freeTextView } from "./freetext";
 import { History } from "./history";
 import { commandFor, isTextField, shortcuts, type Command, type Mode } from "./keys";
 import { helpOverlay, skipQuestion, type Overlay, type SkipQuestion } from "./overlays";
+import { nerView } from "./ner";
 import { pairwiseView } from "./pairwise";
 import { rubricView } from "./rubric";
 import { formatClock, savedAgo, secondsBetween } from "./time";
@@ -19,10 +20,13 @@ import type { View, ViewContext } from "./view";
 /** How long after the last change a draft is saved. */
 export const DRAFT_DELAY_MS = 1000;
 
-function viewFor(config: Config, context: ViewContext): View {
+/** The view of the project's task type (the review mode shows the same views). */
+export function viewFor(config: Config, context: ViewContext): View {
   switch (config.task_type) {
     case "classification":
       return classificationView(context as never);
+    case "ner":
+      return nerView(context as never);
     case "pairwise":
       return pairwiseView(context as never);
     case "rubric":
@@ -120,6 +124,8 @@ export class Workspace {
         return true;
       case "key":
         return this.onLetter(command.key);
+      case "nav":
+        return this.view?.nav?.(command.key, command.shift) ?? false;
     }
   }
 

@@ -5,6 +5,7 @@ import { keyOfPoint, labelKeys, scaleKeys, scalePoints } from "./answer";
 import type {
   ClassificationSchema,
   FreeTextSchema,
+  NerSchema,
   PairwiseSchema,
   RubricSchema,
   Schema,
@@ -26,7 +27,24 @@ export type Mode = "work" | "help" | "skip" | "idle";
 
 export type Command =
   | { kind: "submit" | "undo" | "redo" | "skip" | "help" | "escape" }
-  | { kind: "key"; key: string };
+  | { kind: "key"; key: string }
+  | Nav;
+
+/** A key that moves or removes (spans' caret, Tab between spans, Delete); a view that does not
+ *  use it leaves the browser's own behaviour (focus, radio groups) alone. */
+export interface Nav {
+  kind: "nav";
+  key: string;
+  shift: boolean;
+}
+
+const NAV_KEYS = new Set(["ArrowLeft", "ArrowRight", "Home", "End", "Tab", "Delete", "Backspace"]);
+
+/** The navigation command of a key, if it is one, outside text fields. */
+export function navFor(input: KeyInput): Nav | null {
+  if (input.typing || input.alt || input.ctrl || input.meta || !NAV_KEYS.has(input.key)) return null;
+  return { kind: "nav", key: input.key, shift: input.shift };
+}
 
 const TEXT_INPUTS = new Set(["text", "search", "email", "url", "tel", "password", "number"]);
 
@@ -50,6 +68,7 @@ function modified(input: KeyInput, mode: Mode): Command | null {
 export function commandFor(input: KeyInput, mode: Mode): Command | null {
   if (input.key === "Escape") return { kind: "escape" };
   if (input.ctrl || input.meta) return modified(input, mode);
+  if (mode === "work" && navFor(input)) return navFor(input);
   if (input.alt || input.typing || input.key.length !== 1) return null;
   if (input.key === "?") return mode === "skip" ? null : { kind: "help" };
   const key = input.key.toLowerCase();
@@ -87,6 +106,16 @@ function classificationKeys(schema: ClassificationSchema): Shortcut[] {
   return [...labelKeys(schema)].map(([key, name]) => [key.toUpperCase(), `${verb} “${name}”`]);
 }
 
+function nerKeys(schema: NerSchema): Shortcut[] {
+  return [
+    ...[...labelKeys(schema)].map(([key, name]): Shortcut => [key.toUpperCase(), `Label the selection (or the selected span) “${name}”`]),
+    ["← / →", "Move the caret in the text"],
+    ["Shift+← / Shift+→", "Select text from the caret"],
+    ["Tab / Shift+Tab", "Next / previous span"],
+    ["Delete", "Remove the selected span"],
+  ];
+}
+
 function pairwiseKeys(schema: PairwiseSchema): Shortcut[] {
   const names = { a: "Response A is better", b: "Response B is better", tie: "A tie" };
   const out: Shortcut[] = (schema.choices ?? ["a", "b", "tie"]).map((choice) => [
@@ -116,19 +145,23 @@ function rubricKeys(schema: RubricSchema): Shortcut[] {
   return out;
 }
 
-/** Every shortcut of this project's workspace, the type's own first. */
-export function shortcuts(type: TaskType, schema: Schema): Shortcut[] {
+/** The keys of the task type's answer. */
+export function answerShortcuts(type: TaskType, schema: Schema): Shortcut[] {
   switch (type) {
     case "classification":
-      return [...classificationKeys(schema as ClassificationSchema), ...COMMON];
+      return classificationKeys(schema as ClassificationSchema);
+    case "ner":
+      return nerKeys(schema as NerSchema);
     case "pairwise":
-      return [...pairwiseKeys(schema as PairwiseSchema), ...COMMON];
+      return pairwiseKeys(schema as PairwiseSchema);
     case "rubric":
-      return [...rubricKeys(schema as RubricSchema), ...COMMON];
+      return rubricKeys(schema as RubricSchema);
     case "free_text":
-      return [
-        ["(type)", `Write in the editor${(schema as FreeTextSchema).mode === "rewrite" ? "; the diff follows" : ""}`],
-        ...COMMON,
-      ];
+      return [["(type)", `Write in the editor${(schema as FreeTextSchema).mode === "rewrite" ? "; the diff follows" : ""}`]];
   }
+}
+
+/** Every shortcut of this project's workspace, the type's own first. */
+export function shortcuts(type: TaskType, schema: Schema): Shortcut[] {
+  return [...answerShortcuts(type, schema), ...COMMON];
 }

@@ -2,6 +2,7 @@
 // settings come from a JSON block that never runs (json_script).
 
 import { Workspace } from "./app";
+import { ReviewWorkspace } from "./review";
 import type { Config } from "./types";
 
 function init(): void {
@@ -9,7 +10,8 @@ function init(): void {
   const source = document.getElementById("workspace-config");
   if (!root || !source) return;
   const config = JSON.parse(source.textContent ?? "{}") as Config;
-  void new Workspace(root, config).start();
+  if (config.mode === "review") void new ReviewWorkspace(root, config).start();
+  else void new Workspace(root, config).start();
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);

@@ -1,6 +1,6 @@
 // Shapes shared by the workspace's modules: the page's config, the API's answers, the schemas.
 
-export type TaskType = "classification" | "pairwise" | "rubric" | "free_text";
+export type TaskType = "classification" | "ner" | "pairwise" | "rubric" | "free_text";
 
 export interface Scale {
   min: number;
@@ -12,6 +12,11 @@ export interface Scale {
 export interface ClassificationSchema {
   multiple?: boolean;
   labels: { name: string; hotkey?: string; parent?: string; description?: string }[];
+}
+
+export interface NerSchema {
+  labels: { name: string; hotkey?: string; description?: string }[];
+  allow_overlap?: boolean;
 }
 
 export interface PairwiseSchema {
@@ -32,9 +37,11 @@ export interface FreeTextSchema {
   guidelines?: string;
 }
 
-export type Schema = ClassificationSchema | PairwiseSchema | RubricSchema | FreeTextSchema;
+export type Schema = ClassificationSchema | NerSchema | PairwiseSchema | RubricSchema | FreeTextSchema;
 
 export interface Config {
+  /** Annotating the queue's tasks, or reviewing others' submissions. */
+  mode: "annotate" | "review";
   project: { id: string; name: string };
   task_type: TaskType;
   label_schema: Schema;
@@ -64,8 +71,25 @@ export interface Work {
   result: unknown;
 }
 
+/** A submission as the review queue hands it (ReviewWorkOut): the task's data in its own
+ *  order (never swapped) and the result in the task's own terms. */
+export interface ReviewWork {
+  annotation: AnnotationInfo;
+  data: Record<string, unknown>;
+  result: Record<string, unknown>;
+}
+
 export interface ClassificationState {
   labels: string[];
+}
+/** A labelled span: code-point offsets into the task's text, `end` exclusive. */
+export interface Span {
+  start: number;
+  end: number;
+  label: string;
+}
+export interface NerState {
+  spans: Span[];
 }
 export interface PairwiseState {
   choice: "a" | "b" | "tie" | null;
@@ -79,7 +103,7 @@ export interface RubricState {
 export interface FreeTextState {
   text: string;
 }
-export type AnswerState = ClassificationState | PairwiseState | RubricState | FreeTextState;
+export type AnswerState = ClassificationState | NerState | PairwiseState | RubricState | FreeTextState;
 
 /** A result ready to submit, or what is missing in words. */
 export type Built = { ok: true; result: Record<string, unknown> } | { ok: false; problem: string };

@@ -19,6 +19,8 @@ export interface View {
   show(state: AnswerState): void;
   /** A single key the keyboard map passed on; whether it meant something here. */
   key(key: string): boolean;
+  /** A navigation key (arrows, Tab, Delete), for views that use them; false leaves it alone. */
+  nav?(key: string, shift: boolean): boolean;
   /** Where the focus goes when the task appears. */
   focus(): void;
 }
