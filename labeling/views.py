@@ -22,7 +22,14 @@ from projects.views import project_for_page, render_project_page
 
 # The task types the workspace can show today; the others say so and point to the API.
 SUPPORTED_TYPES = frozenset(
-    {TaskType.CLASSIFICATION, TaskType.NER, TaskType.PAIRWISE, TaskType.RUBRIC, TaskType.FREE_TEXT}
+    {
+        TaskType.CLASSIFICATION,
+        TaskType.NER,
+        TaskType.PAIRWISE,
+        TaskType.RUBRIC,
+        TaskType.FREE_TEXT,
+        TaskType.CHAT,
+    }
 )
 
 

@@ -116,6 +116,48 @@ CASES = [
         [{"text": "Line one\nLine two fixed"}, {"text": "Brand new answer"}],
         leave_field=True,
     ),
+    Case(
+        "chat",
+        TaskType.CHAT,
+        {
+            "turn_ratings": {"min": 1, "max": 5, "anchors": {"1": "Harmful", "5": "Ideal"}},
+            "conversation_rating": {"min": 1, "max": 3},
+            "flags": [
+                {"name": "Unsafe"},
+                {"name": "Wrong facts", "description": "A claim is false"},
+            ],
+            "comments": True,
+        },
+        [
+            {
+                "messages": [
+                    {"role": "system", "content": "Answer briefly."},
+                    {"role": "user", "content": f"Chat {n}: what is 2 + 2?"},
+                    {"role": "assistant", "content": "<script>alert('chat')</script> It is 5."},
+                    {"role": "user", "content": "Are you sure?"},
+                    {"role": "assistant", "content": "Sorry: it is 4."},
+                ]
+            }
+            for n in range(1, 4)
+        ],
+        # Number keys rate the focused turn, G flags it, Tab moves to the next turn, then to the
+        # conversation's rating; Shift+Tab goes back.
+        [
+            ["2", "g", "Tab", "4", "Tab", "3"],
+            ["Tab", "Tab", "1", "Shift+Tab", "5", "Shift+Tab", "5", "f"],
+        ],
+        [
+            {
+                "turns": {"2": {"rating": 2, "flags": ["Wrong facts"]}, "4": {"rating": 4}},
+                "conversation": 3,
+            },
+            {
+                "turns": {"2": {"rating": 5, "flags": ["Unsafe"]}, "4": {"rating": 5}},
+                "conversation": 1,
+            },
+        ],
+        marker=lambda data: data["messages"][1]["content"],
+    ),
 ]
 
 

@@ -2,9 +2,12 @@
 // make, a draft read back, and the result the API takes (docs/work.md, "Result shapes").
 // Pure functions: the views render a state, the keys and controls ask for a new one.
 
+import { chatFromDraft, chatResult, emptyChat } from "./chatturns";
 import type {
   AnswerState,
   Built,
+  ChatSchema,
+  ChatState,
   ClassificationSchema,
   ClassificationState,
   FreeTextSchema,
@@ -88,6 +91,8 @@ export function emptyState(type: TaskType, data: Record<string, unknown>, schema
       const rewrite = (schema as FreeTextSchema).mode === "rewrite";
       return { text: rewrite && typeof original === "string" ? original : "" };
     }
+    case "chat":
+      return emptyChat();
   }
 }
 
@@ -135,6 +140,8 @@ export function stateFromDraft(type: TaskType, draft: unknown): AnswerState | nu
     }
     case "free_text":
       return typeof state["text"] === "string" ? { text: state["text"] } : null;
+    case "chat":
+      return chatFromDraft(state);
   }
 }
 
@@ -244,7 +251,12 @@ function freeTextResult(schema: FreeTextSchema, state: FreeTextState): Built {
   return { ok: true, result: { text: state.text } };
 }
 
-export function buildResult(type: TaskType, schema: Schema, state: AnswerState): Built {
+export function buildResult(
+  type: TaskType,
+  schema: Schema,
+  state: AnswerState,
+  data: Record<string, unknown> = {},
+): Built {
   switch (type) {
     case "ner":
       // No span is an answer too: a text may name nothing.
@@ -257,5 +269,7 @@ export function buildResult(type: TaskType, schema: Schema, state: AnswerState):
       return rubricResult(schema as RubricSchema, state as RubricState);
     case "free_text":
       return freeTextResult(schema as FreeTextSchema, state as FreeTextState);
+    case "chat":
+      return chatResult(schema as ChatSchema, data, state as ChatState);
   }
 }

@@ -3,6 +3,7 @@
 
 import { buildResult, draftOf, emptyState, stateFromDraft } from "./answer";
 import { Api, ApiError } from "./api";
+import { chatView } from "./chat";
 import { classificationView } from "./classification";
 import { Debounced } from "./debounce";
 import { h, required } from "./dom";
@@ -33,6 +34,8 @@ export function viewFor(config: Config, context: ViewContext): View {
       return rubricView(context as never);
     case "free_text":
       return freeTextView(context as never);
+    case "chat":
+      return chatView(context as never);
   }
 }
 
@@ -297,7 +300,7 @@ export class Workspace {
   private async submit(): Promise<void> {
     const work = this.work;
     if (!work || this.busy) return;
-    const built = buildResult(this.config.task_type, this.config.label_schema, this.history.state);
+    const built = buildResult(this.config.task_type, this.config.label_schema, this.history.state, work.data);
     if (!built.ok) return this.showError(built.problem);
     await this.finish(() => this.api.submit(work.task_id, built.result, this.takeTime()), "submitted");
   }

@@ -2,7 +2,9 @@
 // list the help overlay shows. Pure: the page turns a KeyboardEvent into a KeyInput.
 
 import { keyOfPoint, labelKeys, scaleKeys, scalePoints } from "./answer";
+import { flagKeys } from "./chatturns";
 import type {
+  ChatSchema,
   ClassificationSchema,
   FreeTextSchema,
   NerSchema,
@@ -145,6 +147,16 @@ function rubricKeys(schema: RubricSchema): Shortcut[] {
   return out;
 }
 
+function chatKeys(schema: ChatSchema): Shortcut[] {
+  const turn = schema.turn_ratings;
+  const out: Shortcut[] = [[rangeText([...scaleKeys(turn).keys()]), `Rate the focused assistant turn ${turn.min} to ${turn.max}`]];
+  for (const [key, name] of flagKeys(schema)) out.push([key.toUpperCase(), `Flag the focused turn “${name}” (again to take it back)`]);
+  const whole = schema.conversation_rating;
+  if (whole) out.push([rangeText([...scaleKeys(whole).keys()]), `Rate the conversation ${whole.min} to ${whole.max} (when it has the focus)`]);
+  out.push(["Tab / Shift+Tab", whole ? "Next / previous assistant turn, then the conversation" : "Next / previous assistant turn"]);
+  return out;
+}
+
 /** The keys of the task type's answer. */
 export function answerShortcuts(type: TaskType, schema: Schema): Shortcut[] {
   switch (type) {
@@ -158,6 +170,8 @@ export function answerShortcuts(type: TaskType, schema: Schema): Shortcut[] {
       return rubricKeys(schema as RubricSchema);
     case "free_text":
       return [["(type)", `Write in the editor${(schema as FreeTextSchema).mode === "rewrite" ? "; the diff follows" : ""}`]];
+    case "chat":
+      return chatKeys(schema as ChatSchema);
   }
 }
 

@@ -212,8 +212,8 @@ export class ReviewWorkspace {
   }
 
   private async sendCorrection(): Promise<void> {
-    if (!this.correcting) return;
-    const built = buildResult(this.config.task_type, this.config.label_schema, this.history.state);
+    if (!this.correcting || !this.work) return;
+    const built = buildResult(this.config.task_type, this.config.label_schema, this.history.state, this.work.data);
     if (!built.ok) return this.showError(built.problem);
     await this.decide({ decision: "correct", result: built.result });
   }

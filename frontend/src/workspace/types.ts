@@ -1,6 +1,6 @@
 // Shapes shared by the workspace's modules: the page's config, the API's answers, the schemas.
 
-export type TaskType = "classification" | "ner" | "pairwise" | "rubric" | "free_text";
+export type TaskType = "classification" | "ner" | "pairwise" | "rubric" | "free_text" | "chat";
 
 export interface Scale {
   min: number;
@@ -37,7 +37,14 @@ export interface FreeTextSchema {
   guidelines?: string;
 }
 
-export type Schema = ClassificationSchema | NerSchema | PairwiseSchema | RubricSchema | FreeTextSchema;
+export interface ChatSchema {
+  turn_ratings: Scale;
+  conversation_rating?: Scale;
+  flags: { name: string; description?: string }[];
+  comments?: boolean;
+}
+
+export type Schema = ClassificationSchema | NerSchema | PairwiseSchema | RubricSchema | FreeTextSchema | ChatSchema;
 
 export interface Config {
   /** Annotating the queue's tasks, or reviewing others' submissions. */
@@ -103,7 +110,18 @@ export interface RubricState {
 export interface FreeTextState {
   text: string;
 }
-export type AnswerState = ClassificationState | NerState | PairwiseState | RubricState | FreeTextState;
+/** One assistant turn's answer; flagged before it is rated, its rating is still null. */
+export interface ChatTurn {
+  rating: number | null;
+  flags: string[];
+}
+/** Turns keyed by the message's index in the conversation, as the result keys them. */
+export interface ChatState {
+  turns: Record<string, ChatTurn>;
+  conversation: number | null;
+  comments: string;
+}
+export type AnswerState = ClassificationState | NerState | PairwiseState | RubricState | FreeTextState | ChatState;
 
 /** A result ready to submit, or what is missing in words. */
 export type Built = { ok: true; result: Record<string, unknown> } | { ok: false; problem: string };
