@@ -14,6 +14,9 @@ from rest_framework.request import Request
 
 
 class _FixedWindow(throttling.SimpleRateThrottle):
+    # Set by SimpleRateThrottle.__init__ from the rate ("3000/min": 3000 per 60 s).
+    num_requests: int
+    duration: int
     _window_ends = 0.0
     _checked_at = 0.0
 

@@ -1,7 +1,7 @@
 """Quality reports: the job's figures per task type, checked against reference implementations
 on the same judgements, and the per-annotator figures."""
 
-import krippendorff  # type: ignore[import-untyped]
+import krippendorff
 import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score  # type: ignore[import-untyped]
