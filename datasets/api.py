@@ -22,15 +22,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import token_of
 from audit.services import Actor
 from core.api import CursorPagination, StrictSerializer
 from core.errors import ValidationFailed
 from datasets import browser, files, imports
 from datasets.jobs import import_status
 from datasets.models import Import, OnDuplicate
+from labeling.selectors import task_visible
 from projects.api import PROJECT_ID, SignedIn, errors, page_of, project_for, uuid_param
 from projects.api_keys import JobRefOut
-from projects.permissions import Need
+from projects.permissions import Need, can_review
 
 IMPORT_ID = uuid_param("import_id", "The import (also its job's id).")
 TASK_ID = uuid_param("task_id", "The task.")
@@ -445,9 +447,37 @@ class FileContentApi(APIView):
         opened = files.file_open(
             actor=Actor.from_request(request), project=project, file_id=file_id
         )
-        response = StreamingHttpResponse(opened.chunks, content_type=opened.content_type)
-        response["Content-Length"] = str(opened.size)
-        response["Content-Disposition"] = "inline"
-        response["Cache-Control"] = "private, no-store"
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        return response
+        return _image_response(opened)
+
+
+def _image_response(opened: files.OpenedFile) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(opened.chunks, content_type=opened.content_type)
+    response["Content-Length"] = str(opened.size)
+    response["Content-Disposition"] = "inline"
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+class TaskImageApi(APIView):
+    permission_classes = [SignedIn]
+
+    @extend_schema(
+        summary="A box task's image, for those who may see the task; recorded as file.read",
+        description="Annotators get the images of the tasks the queue gave them, reviewers "
+        "those of any task (404 alike for any other task, and for a task without an image).",
+        parameters=[PROJECT_ID, TASK_ID],
+        responses={(200, "image/*"): OpenApiTypes.BINARY, **errors(401, 403, 404, 503)},
+    )
+    def get(self, request: Request, project_id: str, task_id: str) -> StreamingHttpResponse:
+        project = project_for(request, project_id, Need.ANNOTATE)
+        task = task_visible(
+            project=project,
+            user=request.user,
+            sees_all=can_review(request.user, project, token=token_of(request)),
+            task_id=task_id,
+        )
+        opened = files.task_image_open(
+            actor=Actor.from_request(request), task=task, project=project
+        )
+        return _image_response(opened)

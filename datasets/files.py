@@ -20,6 +20,7 @@ from datasets.images import ImageInfo, inspect_image
 from datasets.limits import ImportLimits, image_too_large, incomplete_upload
 from datasets.models import Import, ProjectFile
 from datasets.problems import ImportRejected
+from labeling.models import Task
 from projects.models import Project, TaskType
 from projects.services import require_active
 from vault import config as vault_config
@@ -183,6 +184,16 @@ def file_open(*, actor: Actor, project: Project, file_id: Any) -> OpenedFile:
             object_id=str(found.pk),
         )
     return OpenedFile(found.content_type, found.size, chunks)
+
+
+def task_image_open(*, actor: Actor, task: Task, project: Project) -> OpenedFile:
+    """The image of a box task, for whoever may see the task (the caller checks that: an
+    annotator the queue gave it to, a reviewer); recorded as ``file.read``."""
+    payload = vault.unseal(project.pk, "task.payload", str(task.pk), task.payload)
+    image = payload["data"].get("image") if project.task_type == TaskType.BOXES else None
+    if not isinstance(image, str):
+        raise NotFound("This task has no image.", code="no_image")
+    return file_open(actor=actor, project=project, file_id=image)
 
 
 def file_name(found: ProjectFile) -> str:

@@ -21,6 +21,7 @@ api_urlpatterns = [
     ),
     path(f"{_P}/tasks/", api.TaskListApi.as_view(), name="task_list"),
     path(f"{_P}/tasks/<str:task_id>", api.TaskDetailApi.as_view(), name="task_detail"),
+    path(f"{_P}/tasks/<str:task_id>/image", api.TaskImageApi.as_view(), name="task_image"),
     path(f"{_P}/files/", api.FileListApi.as_view(), name="file_list"),
     path(
         f"{_P}/files/<str:file_id>/content",

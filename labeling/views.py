@@ -20,7 +20,8 @@ from projects.models import Project, TaskType
 from projects.permissions import Need
 from projects.views import project_for_page, render_project_page
 
-# The task types the workspace can show today; the others say so and point to the API.
+# The task types the workspace can show (every one today); a type added later without a view
+# says so on the page and points to the API, rather than failing in the script.
 SUPPORTED_TYPES = frozenset(
     {
         TaskType.CLASSIFICATION,
@@ -29,6 +30,7 @@ SUPPORTED_TYPES = frozenset(
         TaskType.RUBRIC,
         TaskType.FREE_TEXT,
         TaskType.CHAT,
+        TaskType.BOXES,
     }
 )
 

@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 import vault
 from audit.services import Actor
 from labeling import annotations, queue
 from labeling.models import Annotation, Decision, Review, ReviewState
+from labeling.presentation import canonical_result
 from projects.models import Project, Role, TaskType
 from tests.conftest import add_member, client_for, make_project
 from tests.e2e.conftest import Watched, sign_in
@@ -34,8 +36,9 @@ PAIRWISE = {"strength": {"min": 1, "max": 3}, "rationale": {"required": False, "
 def _submitted(
     task_type: str, schema: dict[str, Any], tasks: list[dict[str, Any]], results: list[Any]
 ) -> tuple[Project, Any, list[Annotation]]:
-    """A reviewed project whose annotator has submitted ``results`` (in the tasks' own terms:
-    the annotator's view is unswapped here since the services take the result as given)."""
+    """A reviewed project whose annotator has submitted ``results``, given in the tasks' own
+    terms (what the reviewer sees): each is sent as the annotator, who may have been shown a
+    pairwise task's sides exchanged, would have sent it."""
     admin = make_user("lead@lab.test", is_staff=True)
     project = make_project(
         admin,
@@ -54,7 +57,12 @@ def _submitted(
         assert work is not None
         done.append(
             annotations.annotation_submit(
-                actor=actor, project=project, task_id=work.task.pk, result=result
+                actor=actor,
+                project=project,
+                task_id=work.task.pk,
+                result=canonical_result(
+                    task_type=task_type, result=result, swapped=work.annotation.swapped
+                ),
             )
         )
     return project, annotator, done
@@ -136,7 +144,8 @@ def test_a_reviewer_corrects_a_pairwise_answer_with_its_own_keys(watched: Watche
     _open_review(watched, project)
     page = watched.page
     _wait_for_text(watched, task["prompt"])
-    assert page.get_by_role("radio", name="B is better").is_checked()
+    # The answer is filled in just after the task's text appears: wait for it, do not race it.
+    expect(page.get_by_role("radio", name="B is better")).to_be_checked()
     # E first: after it, A means "A is better" and no longer Accept.
     page.keyboard.press("e")
     page.get_by_role("radio", name="A is better").wait_for(state="visible")

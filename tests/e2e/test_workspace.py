@@ -13,10 +13,13 @@ from typing import Any
 import pytest
 
 import vault
+from datasets.files import store_image
+from datasets.images import ImageInfo
 from labeling.models import Annotation, AnnotationStatus, Task
 from labeling.presentation import canonical_result, is_swapped
 from projects.models import Project, Role, TaskType
 from tests.conftest import add_member, make_project
+from tests.datasets.factories import png_bytes
 from tests.e2e.conftest import Watched, sign_in
 from tests.factories import make_user, password_of
 from tests.labeling.work import make_task
@@ -339,4 +342,103 @@ def test_an_annotator_labels_spans_from_the_keyboard_and_the_mouse(watched: Watc
         results.append(vault.unseal(project.pk, "annotation.result", oid, annotation.result))
     ada, paris = {"start": 2, "end": 5, "label": "PER"}, {"start": 17, "end": 22, "label": "LOC"}
     assert results == [{"spans": [ada, paris]}, {"spans": [{"start": 3, "end": 8, "label": "LOC"}]}]
+    watched.assert_clean()
+
+
+BOXES_SCHEMA = {
+    "labels": [{"name": "cat", "hotkey": "c"}, {"name": "dog", "hotkey": "d"}],
+    "min_size": 0.05,
+}
+_LOADED = "img => img.src.startsWith('blob:') && img.complete && img.naturalWidth > 0"
+
+
+def _image_task(project: Project, name: str) -> Task:
+    data = png_bytes(600, 400)
+    stored = store_image(
+        project=project,
+        name=name,
+        data=data,
+        info=ImageInfo("image/png", "png", 600, 400, len(data)),
+        folder="files",
+        source_import=None,
+        published=True,
+    )
+    return make_task(project, {"image": str(stored.pk)})
+
+
+def _drag(watched: Watched, start: tuple[float, float], end: tuple[float, float]) -> None:
+    """Drag across the image between two points given as fractions of its size."""
+    image = watched.page.locator("[data-ws=task] .ws-image")
+    image.wait_for()
+    watched.page.wait_for_function(f"() => ({_LOADED})(document.querySelector('.ws-image'))")
+    bounds = image.bounding_box()
+    assert bounds is not None
+    left, top, width, height = bounds["x"], bounds["y"], bounds["width"], bounds["height"]
+    at = [(left + width * x, top + height * y) for x, y in (start, end)]
+    watched.page.mouse.move(*at[0])
+    watched.page.mouse.down()
+    watched.page.mouse.move(*at[1], steps=5)
+    watched.page.mouse.up()
+
+
+def test_an_annotator_draws_nudges_and_labels_a_box(watched: Watched):
+    admin = make_user("lead@lab.test", is_staff=True)
+    project = make_project(
+        admin, name="Workspace boxes", task_type=TaskType.BOXES, label_schema=BOXES_SCHEMA
+    )
+    annotator = add_member(project, make_user("annotator@lab.test"), Role.ANNOTATOR)
+    tasks = [_image_task(project, f"photo-{n}.png") for n in (1, 2)]
+    sign_in(watched, annotator.email, password_of(annotator))
+    page = watched.page
+    page.goto(f"/projects/{project.pk}/")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Start labelling").click()
+
+    # Drawn from (20%, 30%) to (60%, 70%), moved right 1% with the arrow, labelled "dog" by key.
+    _drag(watched, (0.2, 0.3), (0.6, 0.7))
+    boxes = page.get_by_role("list", name="Boxes")
+    assert boxes.inner_text().startswith("no label (at ")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("d")
+    tag = page.locator("[data-ws=task] .ws-box .ws-box-tag")
+    assert tag.inner_text() == "1 dog"
+    # Delete takes it away, Ctrl+Z brings it back.
+    page.keyboard.press("Delete")
+    assert boxes.inner_text() == "No box yet."
+    page.keyboard.press("Control+z")
+    assert tag.inner_text() == "1 dog"
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "workspace-boxes.png"))
+    page.locator("[data-ws=draft]").get_by_text("Draft saved").wait_for()
+
+    page.reload()
+    tag.filter(has_text="1 dog").wait_for()
+    assert page.locator("[data-ws=draft]").inner_text() == "Draft restored"
+    image = page.locator("[data-ws=task] .ws-image")
+    page.wait_for_function(f"() => ({_LOADED})(document.querySelector('.ws-image'))")
+    first = image.get_attribute("src")
+    page.keyboard.press("Control+Enter")
+
+    # The second image (another object URL): nothing in it, an empty answer is an answer.
+    page.wait_for_function(
+        f"first => {{ const img = document.querySelector('.ws-image');"
+        f" return img && img.src !== first && ({_LOADED})(img); }}",
+        arg=first,
+    )
+    assert boxes.inner_text() == "No box yet."
+    page.keyboard.press("Control+Enter")
+    page.get_by_role("heading", name="All done").wait_for()
+
+    results = []
+    for task in tasks:
+        annotation = Annotation.objects.get(task=task, annotator=annotator)
+        assert annotation.result is not None
+        oid = str(annotation.pk)
+        results.append(vault.unseal(project.pk, "annotation.result", oid, annotation.result))
+    (drawn,) = results[0]["boxes"]
+    assert drawn["label"] == "dog"
+    expected = {"x": 0.21, "y": 0.3, "w": 0.4, "h": 0.4}
+    for key, value in expected.items():
+        assert drawn[key] == pytest.approx(value, abs=0.01), key
+    assert results[1] == {"boxes": []}
     watched.assert_clean()

@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 
 from audit.models import AuditEvent
+from labeling.views import SUPPORTED_TYPES
 from projects.models import Role, TaskType
 from tests.conftest import add_member, make_project
 from tests.factories import make_user
@@ -84,18 +85,18 @@ def test_anonymous_visitors_are_sent_to_sign_in(lab):
     assert response["Location"].startswith("/account/login/")
 
 
-def test_a_type_without_a_workspace_yet_says_so_and_links_the_api_docs(admin):
-    project = make_project(
-        admin, name="Boxes", task_type=TaskType.BOXES, label_schema={"labels": [{"name": "Car"}]}
-    )
+def test_every_task_type_has_a_workspace():
+    assert set(TaskType) == SUPPORTED_TYPES
+
+
+def test_the_boxes_shell_carries_its_schema_and_the_script(admin):
+    schema = {"labels": [{"name": "Car"}], "min_size": 0.02}
+    project = make_project(admin, name="Boxes", task_type=TaskType.BOXES, label_schema=schema)
     annotator = add_member(project, make_user(), Role.ANNOTATOR)
     response = _client(annotator).get(_url(project))
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert "is not available yet" in html
-    assert 'href="/api/v1/docs/"' in html
-    assert "workspace-config" not in html
-    assert "labelkeep/workspace" not in html
+    assert "labelkeep/workspace" in response.content.decode()
+    config = _config(response)
+    assert (config["task_type"], config["label_schema"]) == ("boxes", schema)
 
 
 def test_the_project_page_links_the_workspace_for_annotators_only(lab):

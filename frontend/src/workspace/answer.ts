@@ -2,9 +2,12 @@
 // make, a draft read back, and the result the API takes (docs/work.md, "Result shapes").
 // Pure functions: the views render a state, the keys and controls ask for a new one.
 
+import { boxesFrom, boxesResult } from "./boxmath";
 import { chatFromDraft, chatResult, emptyChat } from "./chatturns";
 import type {
   AnswerState,
+  BoxesSchema,
+  BoxesState,
   Built,
   ChatSchema,
   ChatState,
@@ -93,6 +96,8 @@ export function emptyState(type: TaskType, data: Record<string, unknown>, schema
     }
     case "chat":
       return emptyChat();
+    case "boxes":
+      return { boxes: [] };
   }
 }
 
@@ -142,6 +147,8 @@ export function stateFromDraft(type: TaskType, draft: unknown): AnswerState | nu
       return typeof state["text"] === "string" ? { text: state["text"] } : null;
     case "chat":
       return chatFromDraft(state);
+    case "boxes":
+      return boxesFrom(state["boxes"]);
   }
 }
 
@@ -271,5 +278,7 @@ export function buildResult(
       return freeTextResult(schema as FreeTextSchema, state as FreeTextState);
     case "chat":
       return chatResult(schema as ChatSchema, data, state as ChatState);
+    case "boxes":
+      return boxesResult(schema as BoxesSchema, state as BoxesState);
   }
 }

@@ -99,6 +99,18 @@ export class Api {
     await this.call("POST", `tasks/${taskId}/skip`, { reason, note });
   }
 
+  /** A box task's image, as a blob for an object URL (the API answers with the image itself). */
+  async image(taskId: string): Promise<Blob> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.base}tasks/${taskId}/image`, { credentials: "same-origin", cache: "no-store" });
+    } catch {
+      throw apiError(0, "");
+    }
+    if (!response.ok) throw apiError(response.status, await response.text());
+    return response.blob();
+  }
+
   // --- Review ---------------------------------------------------------------------------------
 
   /** The submission this reviewer holds, or the oldest awaiting review; null when none. */

@@ -3,6 +3,7 @@
 
 import { buildResult, draftOf, emptyState, stateFromDraft } from "./answer";
 import { Api, ApiError } from "./api";
+import { boxesView } from "./boxes";
 import { chatView } from "./chat";
 import { classificationView } from "./classification";
 import { Debounced } from "./debounce";
@@ -36,6 +37,8 @@ export function viewFor(config: Config, context: ViewContext): View {
       return freeTextView(context as never);
     case "chat":
       return chatView(context as never);
+    case "boxes":
+      return boxesView(context as never);
   }
 }
 
@@ -158,7 +161,9 @@ export class Workspace {
       data: work.data,
       current: () => this.history.state,
       change: (next, group) => this.change(next, group),
+      image: () => this.api.image(work.task_id),
     };
+    this.view?.dispose?.();
     this.view = viewFor(this.config, context);
     this.el["task"]!.replaceChildren(this.view.content);
     this.el["answer"]!.replaceChildren(this.view.answer);
@@ -173,6 +178,7 @@ export class Workspace {
   }
 
   private showDone(): void {
+    this.view?.dispose?.();
     this.work = null;
     this.view = null;
     const again = h("button", { type: "button" }, "Check again");
@@ -221,6 +227,7 @@ export class Workspace {
 
   private fail(error: unknown): void {
     this.showError(error);
+    this.view?.dispose?.();
     this.work = null;
     this.view = null;
     const again = h("button", { type: "button" }, "Try again");

@@ -33,7 +33,9 @@ describe("the keyboard map", () => {
     expect(commandFor(key("?"), "help")).toEqual({ kind: "help" });
     expect(commandFor(key("A", { shift: true }), "work")).toEqual({ kind: "key", key: "a" });
     expect(commandFor(key("3"), "work")).toEqual({ kind: "key", key: "3" });
-    expect(commandFor(key("ArrowDown"), "work")).toBeNull();
+    // Up and down move a selected box; a view without boxes leaves them to the browser.
+    expect(commandFor(key("ArrowDown", { shift: true }), "work")).toEqual({ kind: "nav", key: "ArrowDown", shift: true });
+    expect(commandFor(key("PageDown"), "work")).toBeNull();
     expect(commandFor(key("x", { alt: true }), "work")).toBeNull();
   });
 

@@ -4,6 +4,7 @@
 import { keyOfPoint, labelKeys, scaleKeys, scalePoints } from "./answer";
 import { flagKeys } from "./chatturns";
 import type {
+  BoxesSchema,
   ChatSchema,
   ClassificationSchema,
   FreeTextSchema,
@@ -40,7 +41,7 @@ export interface Nav {
   shift: boolean;
 }
 
-const NAV_KEYS = new Set(["ArrowLeft", "ArrowRight", "Home", "End", "Tab", "Delete", "Backspace"]);
+const NAV_KEYS = new Set(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End", "Tab", "Delete", "Backspace"]);
 
 /** The navigation command of a key, if it is one, outside text fields. */
 export function navFor(input: KeyInput): Nav | null {
@@ -157,6 +158,17 @@ function chatKeys(schema: ChatSchema): Shortcut[] {
   return out;
 }
 
+function boxKeys(schema: BoxesSchema): Shortcut[] {
+  return [
+    ["(drag)", "Draw a box on the image with the mouse"],
+    ...[...labelKeys(schema)].map(([key, name]): Shortcut => [key.toUpperCase(), `Label the selected box “${name}” (none selected: a new box in the middle)`]),
+    ["Tab / Shift+Tab", "Next / previous box"],
+    ["Arrows", "Move the selected box (1% a press)"],
+    ["Shift+Arrows", "Resize the selected box (→ ↓ grow, ← ↑ shrink)"],
+    ["Delete", "Remove the selected box"],
+  ];
+}
+
 /** The keys of the task type's answer. */
 export function answerShortcuts(type: TaskType, schema: Schema): Shortcut[] {
   switch (type) {
@@ -172,6 +184,8 @@ export function answerShortcuts(type: TaskType, schema: Schema): Shortcut[] {
       return [["(type)", `Write in the editor${(schema as FreeTextSchema).mode === "rewrite" ? "; the diff follows" : ""}`]];
     case "chat":
       return chatKeys(schema as ChatSchema);
+    case "boxes":
+      return boxKeys(schema as BoxesSchema);
   }
 }
 

@@ -169,6 +169,7 @@ export function nerView(context: ViewContext<NerState, NerSchema>): View {
       context.change(removeSpan(current(), index));
       return true;
     }
+    if (key === "ArrowUp" || key === "ArrowDown") return false; // the page scrolls, as before
     if (shift && anchor === null) anchor = caret;
     if (!shift) anchor = null;
     caret = key === "Home" ? 0 : key === "End" ? text.length : step(text, caret, key === "ArrowLeft");

@@ -130,11 +130,13 @@ export class ReviewWorkspace {
     this.work = work;
     this.submitted = stateFromResult(type, work.data, schema, work.result) ?? emptyState(type, work.data, schema);
     this.history = new History(this.submitted);
+    this.view?.dispose?.();
     this.view = viewFor(this.config, {
       schema,
       data: work.data,
       current: () => this.history.state,
       change: (next, group) => this.change(next, group),
+      image: () => this.api.image(work.annotation.task_id),
     });
     // A disabled fieldset makes every control of the answer read-only until E.
     this.frame = h("fieldset", { class: "ws-readonly", "aria-label": "Submitted answer" }, this.view.answer);
@@ -149,6 +151,7 @@ export class ReviewWorkspace {
   /** Nothing to review (or the queue failed): say so, with a button to ask again. */
   private idle(error: unknown): void {
     if (error !== null) this.showError(error);
+    this.view?.dispose?.();
     this.work = this.view = this.frame = null;
     const again = h("button", { type: "button" }, error === null ? "Check again" : "Try again");
     again.addEventListener("click", () => void this.start());

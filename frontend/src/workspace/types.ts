@@ -1,6 +1,6 @@
 // Shapes shared by the workspace's modules: the page's config, the API's answers, the schemas.
 
-export type TaskType = "classification" | "ner" | "pairwise" | "rubric" | "free_text" | "chat";
+export type TaskType = "classification" | "ner" | "pairwise" | "rubric" | "free_text" | "chat" | "boxes";
 
 export interface Scale {
   min: number;
@@ -44,7 +44,13 @@ export interface ChatSchema {
   comments?: boolean;
 }
 
-export type Schema = ClassificationSchema | NerSchema | PairwiseSchema | RubricSchema | FreeTextSchema | ChatSchema;
+export interface BoxesSchema {
+  labels: { name: string; hotkey?: string; description?: string }[];
+  /** The least width and height of a box, as a fraction of the image's. */
+  min_size?: number;
+}
+
+export type Schema = ClassificationSchema | NerSchema | PairwiseSchema | RubricSchema | FreeTextSchema | ChatSchema | BoxesSchema;
 
 export interface Config {
   /** Annotating the queue's tasks, or reviewing others' submissions. */
@@ -121,7 +127,18 @@ export interface ChatState {
   conversation: number | null;
   comments: string;
 }
-export type AnswerState = ClassificationState | NerState | PairwiseState | RubricState | FreeTextState | ChatState;
+/** A box in the image's 0..1 terms, top-left corner; `label` is "" until one is chosen. */
+export interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  label: string;
+}
+export interface BoxesState {
+  boxes: Box[];
+}
+export type AnswerState = ClassificationState | NerState | PairwiseState | RubricState | FreeTextState | ChatState | BoxesState;
 
 /** A result ready to submit, or what is missing in words. */
 export type Built = { ok: true; result: Record<string, unknown> } | { ok: false; problem: string };

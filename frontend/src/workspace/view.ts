@@ -8,6 +8,8 @@ export interface ViewContext<S extends AnswerState = AnswerState, C extends Sche
   current(): S;
   /** A new answer from a control or a key; `group` merges a run of typing into one undo step. */
   change(next: S, group?: string): void;
+  /** The task's image (box tasks), fetched with the session. */
+  image?(): Promise<Blob>;
 }
 
 export interface View {
@@ -23,4 +25,6 @@ export interface View {
   nav?(key: string, shift: boolean): boolean;
   /** Where the focus goes when the task appears. */
   focus(): void;
+  /** The task is going away: let go of what the view holds (an image's object URL). */
+  dispose?(): void;
 }

@@ -1,0 +1,218 @@
+// Image boxes: the task's image (fetched with the session as a blob, shown through an object URL
+// the CSP allows as blob:), boxes over it as positioned elements placed through the CSSOM (the
+// CSP forbids style attributes in markup, not style set from script), each showing its label's
+// name. Drag to draw; Tab / Shift+Tab select, arrows move, Shift+arrows resize, a label's key
+// labels (or, with no box selected, adds a labelled box in the middle), Delete removes.
+
+import { labelKeys } from "./answer";
+import { arrow, fromDrag, minSize, normalize, removeBox, replaceBox, stepBox, toNormal, type Point } from "./boxmath";
+import { h, kbd, uid } from "./dom";
+import type { AnswerState, Box, BoxesSchema, BoxesState } from "./types";
+import type { View, ViewContext } from "./view";
+
+const percent = (value: number): string => `${Math.round(value * 1000) / 10}%`;
+
+/** Place an element over the image at a box's position, through the CSSOM. */
+function place(element: HTMLElement, box: Box): void {
+  element.style.left = percent(box.x);
+  element.style.top = percent(box.y);
+  element.style.width = percent(box.w);
+  element.style.height = percent(box.h);
+}
+
+const nameOf = (box: Box): string => box.label || "no label";
+
+export function boxesView(context: ViewContext<BoxesState, BoxesSchema>): View {
+  const { schema } = context;
+  const least = minSize(schema);
+  const byKey = labelKeys(schema);
+  const keyOf = new Map([...byKey].map(([key, name]) => [name, key]));
+  let selected: number | null = null;
+  let drag: { from: Point; pointer: number } | null = null;
+  let url: string | null = null;
+  let disposed = false;
+
+  const helpId = uid("ws-boxes-help");
+  const image = h("img", { class: "ws-image", alt: "The task's image", draggable: "false" });
+  const preview = h("div", { class: "ws-box ws-box-preview", "aria-hidden": "true", hidden: true });
+  const layer = h("div", { class: "ws-box-layer" });
+  const stage = h(
+    "div",
+    { class: "ws-stage", tabindex: 0, role: "group", "aria-label": "Image with boxes", "aria-describedby": helpId },
+    image,
+    layer,
+    preview,
+  );
+  const status = h("p", { class: "help", role: "status" }, "Loading the image…");
+  const list = h("ol", { class: "ws-span-list ws-box-list", "aria-label": "Boxes" });
+  const buttons = schema.labels.map((label) => {
+    const key = keyOf.get(label.name);
+    const button = h(
+      "button",
+      { type: "button", class: "ws-choice ws-label-button", "aria-keyshortcuts": key?.toUpperCase() },
+      key ? kbd(key.toUpperCase()) : h("span", { class: "ws-nokey" }),
+      h("span", { class: "ws-choice-name" }, label.name),
+      label.description ? h("span", { class: "help ws-choice-help" }, label.description) : null,
+    );
+    button.addEventListener("click", () => apply(label.name));
+    return button;
+  });
+  const answer = h(
+    "div",
+    {},
+    h("fieldset", { class: "ws-choices" }, h("legend", {}, "Label the selected box"), ...buttons),
+    status,
+    h("h2", { class: "ws-field-title" }, "Boxes"),
+    list,
+  );
+  const content = h(
+    "section",
+    { class: "task-field" },
+    h("h2", { class: "ws-field-title" }, "Image"),
+    h("p", { class: "help", id: helpId }, "Drag on the image to draw a box; Tab selects a box, arrows move it, Shift+arrows resize it, a label's key labels it."),
+    stage,
+  );
+
+  const current = (): BoxesState => context.current();
+  const say = (message: string): void => void (status.textContent = message);
+
+  if (context.image) {
+    context.image().then(
+      (blob) => {
+        if (disposed) return;
+        url = URL.createObjectURL(blob);
+        image.src = url;
+        say("");
+      },
+      (error: unknown) => say(`The image could not be loaded: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  } else say("This task has no image.");
+
+  function apply(label: string): void {
+    const state = current();
+    say("");
+    if (selected !== null && state.boxes[selected]) {
+      context.change(replaceBox(state, selected, { ...state.boxes[selected]!, label }));
+      return;
+    }
+    // From the keyboard alone: a labelled box in the middle, to move and resize with the arrows.
+    const side = Math.max(0.2, least);
+    const box = normalize({ x: (1 - side) / 2, y: (1 - side) / 2, w: side, h: side, label }, least);
+    selected = state.boxes.length;
+    context.change({ boxes: [...state.boxes, box] });
+  }
+
+  const pointOf = (event: PointerEvent): Point => toNormal(event.clientX, event.clientY, image.getBoundingClientRect());
+
+  stage.addEventListener("pointerdown", (event) => {
+    if (event.button !== 0) return;
+    event.preventDefault(); // no native image drag, no text selection
+    stage.focus();
+    const hit = event.target instanceof Element ? event.target.closest("[data-box]") : null;
+    if (hit) return select(Number(hit.getAttribute("data-box")));
+    drag = { from: pointOf(event), pointer: event.pointerId };
+    stage.setPointerCapture?.(event.pointerId);
+  });
+  stage.addEventListener("pointermove", (event) => {
+    if (!drag || event.pointerId !== drag.pointer) return;
+    const box = fromDrag(drag.from, pointOf(event), "", least);
+    preview.hidden = box === null;
+    if (box) place(preview, box);
+  });
+  stage.addEventListener("pointerup", (event) => {
+    if (!drag || event.pointerId !== drag.pointer) return;
+    const box = fromDrag(drag.from, pointOf(event), "", least);
+    drag = null;
+    preview.hidden = true;
+    if (!box) return select(null);
+    selected = current().boxes.length;
+    say("Box drawn: press a label's key to label it.");
+    context.change({ boxes: [...current().boxes, box] });
+  });
+  stage.addEventListener("pointercancel", () => {
+    drag = null;
+    preview.hidden = true;
+  });
+
+  /** A box in words (the list is numbered as the boxes' tags are). */
+  function describe(box: Box): string {
+    return `${nameOf(box)} (at ${percent(box.x)}, ${percent(box.y)}; ${percent(box.w)} × ${percent(box.h)})`;
+  }
+
+  function render(state: BoxesState): void {
+    if (selected !== null && selected >= state.boxes.length) selected = null;
+    layer.replaceChildren(
+      ...state.boxes.map((box, index) => {
+        const classes = ["ws-box", box.label ? "" : "ws-box-unlabelled", index === selected ? "ws-box-current" : ""];
+        const element = h(
+          "div",
+          { class: classes.join(" ").replace(/\s+/g, " ").trim(), "data-box": index },
+          h("span", { class: "ws-box-tag" }, `${index + 1} ${nameOf(box)}`),
+        );
+        place(element, box);
+        return element;
+      }),
+    );
+    list.replaceChildren(
+      ...state.boxes.map((box, index) => {
+        const item = h("li", { class: index === selected ? "ws-span-current" : undefined, "aria-current": index === selected ? "true" : undefined });
+        const pick = h("button", { type: "button", class: "link" }, describe(box));
+        pick.addEventListener("click", () => select(index));
+        item.append(pick);
+        return item;
+      }),
+    );
+    if (state.boxes.length === 0) list.replaceChildren(h("li", { class: "help" }, "No box yet."));
+  }
+
+  function select(index: number | null): void {
+    selected = index;
+    render(current());
+    const box = index === null ? null : current().boxes[index];
+    say(box ? `Selected box ${index! + 1}: ${describe(box)} (Delete removes it)` : "");
+    stage.focus();
+  }
+
+  function nav(key: string, shift: boolean): boolean {
+    if (document.activeElement !== stage) return false;
+    const state = current();
+    if (key === "Tab") {
+      const next = stepBox(state.boxes.length, selected, shift);
+      if (next === null) return false; // past the last box: the focus moves on
+      select(next);
+      return true;
+    }
+    if (selected === null || !state.boxes[selected]) return false;
+    const index = selected;
+    if (key === "Delete" || key === "Backspace") {
+      selected = null;
+      say("Box removed (Ctrl+Z brings it back).");
+      context.change(removeBox(state, index));
+      return true;
+    }
+    const moved = arrow(state.boxes[index]!, key, shift, least);
+    if (!moved) return false;
+    // A run of presses on one box is one undo step.
+    context.change(replaceBox(state, index, moved), `box-${index}-${shift ? "size" : "move"}`);
+    return true;
+  }
+
+  return {
+    content,
+    answer,
+    show: (state: AnswerState) => render(state as BoxesState),
+    key(key: string) {
+      const label = byKey.get(key);
+      if (label === undefined) return false;
+      apply(label);
+      return true;
+    },
+    nav,
+    focus: () => stage.focus(),
+    dispose() {
+      disposed = true;
+      if (url !== null) URL.revokeObjectURL(url);
+      url = null;
+    },
+  };
+}
