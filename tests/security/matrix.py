@@ -1,7 +1,8 @@
-"""The permission matrix: personas, targets and the rules that derive each expected status.
+"""The permission matrix: personas, targets, the rules that derive each expected status, and
+every endpoint with its rule and the audit events its success records.
 
-Nothing here is a hand-written table of outcomes. A persona declares only its role on each
-project (and whether it is an admin or an API token); what that role may do comes from
+No status here is written by hand. A persona declares only its role on each project (and
+whether it is an admin or an API token); what that role may do comes from
 ``projects.permissions.ROLE_PERMISSIONS`` and ``EXPORT_TOKEN_NEEDS``, and each endpoint names
 the one ``Need`` it requires. The statuses follow from the API's conventions:
 
@@ -16,6 +17,12 @@ the one ``Need`` it requires. The statuses follow from the API's conventions:
   project) to anyone but a lab admin, for the audit log to anyone who is neither an admin nor
   a manager of some project, and for anything but reading and exporting to an export-scoped
   token; a background job that the caller may not see is a 404, like a missing one.
+
+What a request leaves in the audit log is exact. A refusal records one ``request.denied`` and
+nothing else. A success records exactly the events its endpoint declares (``events``), in
+order; they were read from the services each endpoint calls, and are required of every entry,
+so a new endpoint cannot join the matrix without a decision about its audit record. A call with
+an API token also records one ``token.used`` first, whatever its outcome.
 """
 
 import uuid
@@ -23,8 +30,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from audit.models import AuditEvent
 from projects.models import Role
 from projects.permissions import EXPORT_TOKEN_NEEDS, ROLE_PERMISSIONS, Need
+from tests.factories import CLASSIFICATION_SCHEMA, password_of, strong_password
 
 MISSING = uuid.UUID("00000000-0000-4000-8000-00000000dead")
 
@@ -213,6 +222,10 @@ def lab_admin_job(success: int) -> "Rule":
     return Rule("lab admins; a job is a 404 to anyone else", targets, expect)
 
 
+# What a success records: the actions, or a function of (persona, target) giving them.
+Events = tuple[str, ...] | Callable[[Persona, Target], tuple[str, ...]]
+
+
 @dataclass(frozen=True)
 class Rule:
     description: str
@@ -232,3 +245,170 @@ class Endpoint:
     query: str = ""
     # Which kind of object a path parameter names, where it is not the parameter's default.
     kinds: Mapping[str, str] = field(default_factory=dict)
+    # The actions a success records, in order: () for a read of no content (a list, a status).
+    # A callable where they depend on who asks or on the target. Required (keyword only).
+    events: Events = field(kw_only=True)
+
+    def success_events(self, persona: Persona, target: Target) -> tuple[str, ...]:
+        return self.events(persona, target) if callable(self.events) else self.events
+
+
+def last_seq() -> int:
+    return AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+
+
+def recorded_since(seq: int) -> list[tuple[str, str]]:
+    """(action, outcome) of every event recorded after ``seq``, in order."""
+    return list(
+        AuditEvent.objects.filter(seq__gt=seq).order_by("seq").values_list("action", "outcome")
+    )
+
+
+def _new_project(world: Any) -> dict[str, Any]:
+    return {"name": "Matrix project", "label_schema": CLASSIFICATION_SCHEMA}
+
+
+HELD = {"task_id": "held_task"}
+DONE = {"task_id": "done_task"}
+ANNOTATION = "/api/v1/projects/{project_id}/tasks/{task_id}/annotations/{annotation_id}"
+NONE: tuple[str, ...] = ()  # reads of no content: lists, statuses, settings, one's own profile
+
+ENDPOINTS = (
+    Endpoint("GET", "/api/v1/projects/", signed_in(200, export_token=True), events=NONE),
+    # The project, its role groups, the creator as manager, then its key (outside the database).
+    Endpoint("POST", "/api/v1/projects/", lab_admin(201), _new_project,
+             events=("project.created", "key.created")),
+    Endpoint("GET", "/api/v1/projects/{project_id}", on_project(Need.VIEW, 200), events=NONE),
+    Endpoint("PATCH", "/api/v1/projects/{project_id}", on_project(Need.MANAGE, 200),
+             lambda w: {"description": "changed by the matrix"}, events=("project.updated",)),
+    Endpoint("GET", "/api/v1/projects/{project_id}/members/", on_project(Need.MANAGE, 200),
+             events=NONE),
+    # The email has no account yet, so adding it invites it (an existing one: member.added).
+    Endpoint("POST", "/api/v1/projects/{project_id}/members/", on_project(Need.MANAGE, 201),
+             lambda w: {"email": "matrix-new@lab.test", "role": "viewer"},
+             events=("invitation.created",)),
+    Endpoint("PATCH", "/api/v1/projects/{project_id}/members/{user_id}",
+             on_project_object(Need.MANAGE, 200), lambda w: {"role": "viewer"},
+             events=("member.role_changed",)),
+    Endpoint("DELETE", "/api/v1/projects/{project_id}/members/{user_id}",
+             on_project_object(Need.MANAGE, 204), events=("member.removed",)),
+    Endpoint("GET", "/api/v1/projects/{project_id}/invitations/", on_project(Need.MANAGE, 200),
+             events=NONE),
+    Endpoint("POST", "/api/v1/projects/{project_id}/invitations/", on_project(Need.MANAGE, 201),
+             lambda w: {"email": "matrix-invitee@lab.test", "role": "viewer"},
+             events=("invitation.created",)),
+    Endpoint("DELETE", "/api/v1/projects/{project_id}/invitations/{invitation_id}",
+             on_project_object(Need.MANAGE, 204), events=("invitation.revoked",)),
+    Endpoint("GET", "/api/v1/invitations/", lab_admin(200), events=NONE),
+    Endpoint("POST", "/api/v1/invitations/", lab_admin(201),
+             lambda w: {"email": "matrix-lab@lab.test"}, events=("invitation.created",)),
+    Endpoint("DELETE", "/api/v1/invitations/{invitation_id}", lab_admin(204, (
+        Target("lab invitation", owner="lab"),
+        Target("a project's invitation", owner="project"),
+        Target("missing invitation", owner="missing"),
+    )), events=("invitation.revoked",)),
+    # The new account is part of invitation.accepted (new_account=true), then it joins.
+    Endpoint("POST", "/api/v1/invitations/{token}/accept", invitation_holder(201),
+             lambda w: {"password": strong_password(), "full_name": "Matrix Newcomer"},
+             events=("invitation.accepted", "member.added")),
+    # The accounts endpoints (issue 2): me for anyone signed in (export tokens read only);
+    # tokens are managed by people and full tokens, each seeing only their own.
+    Endpoint("GET", "/api/v1/me", signed_in(200, export_token=True), events=NONE),
+    Endpoint("PATCH", "/api/v1/me", signed_in(200, export_token=False),
+             lambda w: {"full_name": "Renamed"}, events=("user.updated",)),
+    Endpoint("GET", "/api/v1/tokens/", signed_in(200, export_token=False), events=NONE),
+    Endpoint("POST", "/api/v1/tokens/", signed_in(201, export_token=False),
+             lambda w: {"name": "matrix", "scope": "full"}, events=("token.created",)),
+    Endpoint("GET", "/api/v1/tokens/{token_id}", own_token(200), events=NONE),
+    Endpoint("DELETE", "/api/v1/tokens/{token_id}", own_token(204), events=("token.revoked",)),
+    # The audit viewer (issue 8): admins everything, managers the events of their projects.
+    # Reading the log is not itself recorded; exporting it (a page) is.
+    Endpoint("GET", "/api/v1/audit/events", audit_reader(200), events=NONE),
+    # Key operations and deletion (issue 3): lab admins only. The admin's password is sent by
+    # everyone; the others are refused before it is looked at.
+    Endpoint("DELETE", "/api/v1/projects/{project_id}", lab_admin_on_project(202),
+             lambda w: {"password": password_of(w.lab.admin)},
+             events=("key.destroyed", "project.deleted")),
+    Endpoint("GET", "/api/v1/projects/{project_id}/key", lab_admin_on_project(200), events=NONE),
+    Endpoint("POST", "/api/v1/projects/{project_id}/key/rotate", lab_admin_on_project(200),
+             events=("key.rotated",)),
+    Endpoint("POST", "/api/v1/projects/{project_id}/key/reencrypt", lab_admin_on_project(202),
+             events=("key.reencryption_started",)),
+    Endpoint("GET", "/api/v1/jobs/{job_id}", lab_admin_job(200), events=NONE),
+    Endpoint("POST", "/api/v1/vault/master-key/rotate", lab_admin(200),
+             events=("key.master_rotated",)),
+    # Imports and the data browser (issue 4): managers and admins, objects scoped by project.
+    # The import job itself runs after commit (never, inside the matrix's rolled-back cells).
+    Endpoint("GET", "/api/v1/projects/{project_id}/imports/", on_project(Need.MANAGE, 200),
+             events=NONE),
+    Endpoint("POST", "/api/v1/projects/{project_id}/imports/", on_project(Need.MANAGE, 202),
+             raw=b'{"text": "from the matrix"}\n', query="?file_name=matrix.jsonl",
+             events=("import.created",)),
+    Endpoint("GET", "/api/v1/projects/{project_id}/imports/{import_id}",
+             on_project_object(Need.MANAGE, 200), events=NONE),
+    Endpoint("POST", "/api/v1/projects/{project_id}/imports/{import_id}/cancel",
+             on_project_object(Need.MANAGE, 202), events=("import.cancel_requested",)),
+    Endpoint("DELETE", "/api/v1/projects/{project_id}/imports/{import_id}/tasks",
+             on_project_object(Need.MANAGE, 200), kinds={"import_id": "done_import"},
+             events=("import.tasks_deleted",)),
+    # The list shows no content; opening a task or a file reads it.
+    Endpoint("GET", "/api/v1/projects/{project_id}/tasks/", on_project(Need.MANAGE, 200),
+             events=NONE),
+    Endpoint("GET", "/api/v1/projects/{project_id}/tasks/{task_id}",
+             on_project_object(Need.MANAGE, 200), events=("task.read",)),
+    Endpoint("GET", "/api/v1/projects/{project_id}/files/{file_id}/content",
+             on_project_object(Need.MANAGE, 200), events=("file.read",)),
+    # The gate lets a manager through; the matrix's project is a classification project, which
+    # then refuses an image with 400, before anything is stored. Uploads themselves:
+    # tests/datasets.
+    Endpoint("POST", "/api/v1/projects/{project_id}/files/", on_project(Need.MANAGE, 400),
+             raw=b"\x89PNG", query="?name=matrix.png", events=NONE),
+    # The work (issue 5): annotating needs annotate_project, and reaches only the tasks the
+    # queue gave the caller (every worker of the matrix holds one, and submitted another);
+    # reviewing and reading others' work need review_project. Lists show no content.
+    Endpoint("POST", "/api/v1/projects/{project_id}/next", on_project(Need.ANNOTATE, 200),
+             events=("task.read",)),
+    Endpoint("GET", "/api/v1/projects/{project_id}/tasks/{task_id}/work",
+             on_project_object(Need.ANNOTATE, 200), kinds=HELD, events=("task.read",)),
+    # A box task's image. The matrix's project classifies text, so past the gate its tasks
+    # answer 404 "no image"; reading images: tests/datasets/test_task_image_api.py.
+    Endpoint("GET", "/api/v1/projects/{project_id}/tasks/{task_id}/image",
+             on_project_object(Need.ANNOTATE, 404), kinds=HELD, events=()),
+    Endpoint("POST", "/api/v1/projects/{project_id}/tasks/{task_id}/skip",
+             on_project_object(Need.ANNOTATE, 200), lambda w: {"reason": "unclear"}, kinds=HELD,
+             events=("annotation.skipped",)),
+    Endpoint("POST", "/api/v1/projects/{project_id}/tasks/{task_id}/release",
+             on_project_object(Need.ANNOTATE, 200), kinds=HELD, events=("annotation.released",)),
+    Endpoint("PUT", "/api/v1/projects/{project_id}/tasks/{task_id}/draft",
+             on_project_object(Need.ANNOTATE, 200), lambda w: {"draft": {"labels": []}},
+             kinds=HELD, events=("annotation.draft_saved",)),
+    Endpoint("GET", "/api/v1/projects/{project_id}/tasks/{task_id}/annotations/",
+             on_project_object(Need.ANNOTATE, 200), kinds=HELD, events=NONE),
+    Endpoint("POST", "/api/v1/projects/{project_id}/tasks/{task_id}/annotations/",
+             on_project_object(Need.ANNOTATE, 201), lambda w: {"result": {"labels": ["Neutral"]}},
+             kinds=HELD, events=("annotation.submitted",)),
+    Endpoint("GET", ANNOTATION, on_project_object(Need.ANNOTATE, 200), kinds=DONE,
+             events=("annotation.read",)),
+    Endpoint("PATCH", ANNOTATION, on_project_object(Need.ANNOTATE, 200),
+             lambda w: {"result": {"labels": ["Negative"]}}, kinds=DONE,
+             events=("annotation.revised",)),
+    Endpoint("POST", f"{ANNOTATION}/comments", on_project_object(Need.ANNOTATE, 201),
+             lambda w: {"body": "A note from the matrix."}, kinds=DONE,
+             events=("annotation.commented",)),
+    Endpoint("POST", f"{ANNOTATION}/review", on_project_object(Need.REVIEW, 201),
+             lambda w: {"decision": "accept"},
+             kinds={**DONE, "annotation_id": "their_annotation"}, events=("review.accepted",)),
+    # The review queue hands out a task with someone's answer: both are read.
+    Endpoint("POST", "/api/v1/projects/{project_id}/reviews/next", on_project(Need.REVIEW, 200),
+             events=("task.read", "annotation.read")),
+    Endpoint("GET", "/api/v1/projects/{project_id}/annotations/", on_project(Need.ANNOTATE, 200),
+             events=NONE),
+    Endpoint("GET", "/api/v1/projects/{project_id}/quality", on_project(Need.ANNOTATE, 200),
+             events=NONE),
+    # The figures are computed after commit (never, inside the matrix's rolled-back cells).
+    Endpoint("POST", "/api/v1/projects/{project_id}/quality", on_project(Need.REVIEW, 202),
+             events=("quality.requested",)),
+    Endpoint("PATCH", "/api/v1/projects/{project_id}/quality/annotators/{user_id}",
+             on_project_object(Need.MANAGE, 200), lambda w: {"paused": True},
+             events=("annotator.paused",)),
+)  # fmt: skip

@@ -3,10 +3,11 @@
 The expected status of each cell is derived from the role table (see ``tests/security/matrix``
 for the rules and why a refusal is a 403 or a 404). Each cell also checks for leaks: no body
 names a project the persona may not see, nor the members or invitees of a project the persona
-may not manage, and a refused request records no successful action. Each cell also checks the
-audit record: every refusal (401, 403, 404) is recorded once as ``request.denied``, and every
-change that succeeded records an event. The schema tests at the bottom fail when an endpoint
-exists without a matrix entry, or an entry without an endpoint.
+may not manage. Each cell also checks the audit record, exactly: a refusal (401, 403, 404)
+records one ``request.denied`` and nothing else; a success records exactly the events its
+endpoint declares, in order; a token call records one ``token.used`` before either. The schema
+tests at the bottom fail when an endpoint exists without a matrix entry (and an entry cannot
+be written without its events), or an entry without an endpoint.
 """
 
 import json
@@ -21,7 +22,6 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, TokenScope, User
-from audit.models import AuditEvent
 from audit.services import Actor
 from datasets.models import ImportState
 from labeling import annotations, queue
@@ -30,23 +30,17 @@ from projects.models import Invitation, Project, Role
 from projects.permissions import Need
 from tests.conftest import Lab, add_member
 from tests.datasets.factories import make_file, make_import, make_task
-from tests.factories import CLASSIFICATION_SCHEMA, make_user, password_of, strong_password
+from tests.factories import make_user
 from tests.labeling.work import make_task as work_task
 from tests.security.matrix import (
+    ENDPOINTS,
     MISSING,
     PERSONAS,
     Endpoint,
     Persona,
     Target,
-    audit_reader,
-    invitation_holder,
-    lab_admin,
-    lab_admin_job,
-    lab_admin_on_project,
-    on_project,
-    on_project_object,
-    own_token,
-    signed_in,
+    last_seq,
+    recorded_since,
 )
 from vault.models import JobState, ReencryptionJob
 
@@ -209,117 +203,6 @@ def url_for(endpoint: Endpoint, world: World, persona: Persona, target: Target) 
     )
 
 
-def _new_project(world: World) -> dict[str, Any]:
-    return {"name": "Matrix project", "label_schema": CLASSIFICATION_SCHEMA}
-
-
-HELD = {"task_id": "held_task"}
-DONE = {"task_id": "done_task"}
-ANNOTATION = "/api/v1/projects/{project_id}/tasks/{task_id}/annotations/{annotation_id}"
-
-ENDPOINTS = (
-    Endpoint("GET", "/api/v1/projects/", signed_in(200, export_token=True)),
-    Endpoint("POST", "/api/v1/projects/", lab_admin(201), _new_project),
-    Endpoint("GET", "/api/v1/projects/{project_id}", on_project(Need.VIEW, 200)),
-    Endpoint("PATCH", "/api/v1/projects/{project_id}", on_project(Need.MANAGE, 200),
-             lambda w: {"description": "changed by the matrix"}),
-    Endpoint("GET", "/api/v1/projects/{project_id}/members/", on_project(Need.MANAGE, 200)),
-    Endpoint("POST", "/api/v1/projects/{project_id}/members/", on_project(Need.MANAGE, 201),
-             lambda w: {"email": "matrix-new@lab.test", "role": "viewer"}),
-    Endpoint("PATCH", "/api/v1/projects/{project_id}/members/{user_id}",
-             on_project_object(Need.MANAGE, 200), lambda w: {"role": "viewer"}),
-    Endpoint("DELETE", "/api/v1/projects/{project_id}/members/{user_id}",
-             on_project_object(Need.MANAGE, 204)),
-    Endpoint("GET", "/api/v1/projects/{project_id}/invitations/", on_project(Need.MANAGE, 200)),
-    Endpoint("POST", "/api/v1/projects/{project_id}/invitations/", on_project(Need.MANAGE, 201),
-             lambda w: {"email": "matrix-invitee@lab.test", "role": "viewer"}),
-    Endpoint("DELETE", "/api/v1/projects/{project_id}/invitations/{invitation_id}",
-             on_project_object(Need.MANAGE, 204)),
-    Endpoint("GET", "/api/v1/invitations/", lab_admin(200)),
-    Endpoint("POST", "/api/v1/invitations/", lab_admin(201),
-             lambda w: {"email": "matrix-lab@lab.test"}),
-    Endpoint("DELETE", "/api/v1/invitations/{invitation_id}", lab_admin(204, (
-        Target("lab invitation", owner="lab"),
-        Target("a project's invitation", owner="project"),
-        Target("missing invitation", owner="missing"),
-    ))),
-    Endpoint("POST", "/api/v1/invitations/{token}/accept", invitation_holder(201),
-             lambda w: {"password": strong_password(), "full_name": "Matrix Newcomer"}),
-    # The accounts endpoints (issue 2): me for anyone signed in (export tokens read only);
-    # tokens are managed by people and full tokens, each seeing only their own.
-    Endpoint("GET", "/api/v1/me", signed_in(200, export_token=True)),
-    Endpoint("PATCH", "/api/v1/me", signed_in(200, export_token=False),
-             lambda w: {"full_name": "Renamed"}),
-    Endpoint("GET", "/api/v1/tokens/", signed_in(200, export_token=False)),
-    Endpoint("POST", "/api/v1/tokens/", signed_in(201, export_token=False),
-             lambda w: {"name": "matrix", "scope": "full"}),
-    Endpoint("GET", "/api/v1/tokens/{token_id}", own_token(200)),
-    Endpoint("DELETE", "/api/v1/tokens/{token_id}", own_token(204)),
-    # The audit viewer (issue 8): admins everything, managers the events of their projects.
-    Endpoint("GET", "/api/v1/audit/events", audit_reader(200)),
-    # Key operations and deletion (issue 3): lab admins only. The admin's password is sent by
-    # everyone; the others are refused before it is looked at.
-    Endpoint("DELETE", "/api/v1/projects/{project_id}", lab_admin_on_project(202),
-             lambda w: {"password": password_of(w.lab.admin)}),
-    Endpoint("GET", "/api/v1/projects/{project_id}/key", lab_admin_on_project(200)),
-    Endpoint("POST", "/api/v1/projects/{project_id}/key/rotate", lab_admin_on_project(200)),
-    Endpoint("POST", "/api/v1/projects/{project_id}/key/reencrypt", lab_admin_on_project(202)),
-    Endpoint("GET", "/api/v1/jobs/{job_id}", lab_admin_job(200)),
-    Endpoint("POST", "/api/v1/vault/master-key/rotate", lab_admin(200)),
-    # Imports and the data browser (issue 4): managers and admins, objects scoped by project.
-    Endpoint("GET", "/api/v1/projects/{project_id}/imports/", on_project(Need.MANAGE, 200)),
-    Endpoint("POST", "/api/v1/projects/{project_id}/imports/", on_project(Need.MANAGE, 202),
-             raw=b'{"text": "from the matrix"}\n', query="?file_name=matrix.jsonl"),
-    Endpoint("GET", "/api/v1/projects/{project_id}/imports/{import_id}",
-             on_project_object(Need.MANAGE, 200)),
-    Endpoint("POST", "/api/v1/projects/{project_id}/imports/{import_id}/cancel",
-             on_project_object(Need.MANAGE, 202)),
-    Endpoint("DELETE", "/api/v1/projects/{project_id}/imports/{import_id}/tasks",
-             on_project_object(Need.MANAGE, 200), kinds={"import_id": "done_import"}),
-    Endpoint("GET", "/api/v1/projects/{project_id}/tasks/", on_project(Need.MANAGE, 200)),
-    Endpoint("GET", "/api/v1/projects/{project_id}/tasks/{task_id}",
-             on_project_object(Need.MANAGE, 200)),
-    Endpoint("GET", "/api/v1/projects/{project_id}/files/{file_id}/content",
-             on_project_object(Need.MANAGE, 200)),
-    # The gate lets a manager through; the matrix's project is a classification project, which
-    # then refuses an image with 400. Uploads themselves: tests/datasets.
-    Endpoint("POST", "/api/v1/projects/{project_id}/files/", on_project(Need.MANAGE, 400),
-             raw=b"\x89PNG", query="?name=matrix.png"),
-    # The work (issue 5): annotating needs annotate_project, and reaches only the tasks the
-    # queue gave the caller (every worker of the matrix holds one, and submitted another);
-    # reviewing and reading others' work need review_project.
-    Endpoint("POST", "/api/v1/projects/{project_id}/next", on_project(Need.ANNOTATE, 200)),
-    Endpoint("GET", "/api/v1/projects/{project_id}/tasks/{task_id}/work",
-             on_project_object(Need.ANNOTATE, 200), kinds=HELD),
-    Endpoint("POST", "/api/v1/projects/{project_id}/tasks/{task_id}/skip",
-             on_project_object(Need.ANNOTATE, 200), lambda w: {"reason": "unclear"}, kinds=HELD),
-    Endpoint("POST", "/api/v1/projects/{project_id}/tasks/{task_id}/release",
-             on_project_object(Need.ANNOTATE, 200), kinds=HELD),
-    Endpoint("PUT", "/api/v1/projects/{project_id}/tasks/{task_id}/draft",
-             on_project_object(Need.ANNOTATE, 200), lambda w: {"draft": {"labels": []}},
-             kinds=HELD),
-    Endpoint("GET", "/api/v1/projects/{project_id}/tasks/{task_id}/annotations/",
-             on_project_object(Need.ANNOTATE, 200), kinds=HELD),
-    Endpoint("POST", "/api/v1/projects/{project_id}/tasks/{task_id}/annotations/",
-             on_project_object(Need.ANNOTATE, 201), lambda w: {"result": {"labels": ["Neutral"]}},
-             kinds=HELD),
-    Endpoint("GET", ANNOTATION, on_project_object(Need.ANNOTATE, 200), kinds=DONE),
-    Endpoint("PATCH", ANNOTATION, on_project_object(Need.ANNOTATE, 200),
-             lambda w: {"result": {"labels": ["Negative"]}}, kinds=DONE),
-    Endpoint("POST", f"{ANNOTATION}/comments", on_project_object(Need.ANNOTATE, 201),
-             lambda w: {"body": "A note from the matrix."}, kinds=DONE),
-    Endpoint("POST", f"{ANNOTATION}/review", on_project_object(Need.REVIEW, 201),
-             lambda w: {"decision": "accept"},
-             kinds={**DONE, "annotation_id": "their_annotation"}),
-    Endpoint("POST", "/api/v1/projects/{project_id}/reviews/next", on_project(Need.REVIEW, 200)),
-    Endpoint("GET", "/api/v1/projects/{project_id}/annotations/", on_project(Need.ANNOTATE, 200)),
-    Endpoint("GET", "/api/v1/projects/{project_id}/quality", on_project(Need.ANNOTATE, 200)),
-    Endpoint("POST", "/api/v1/projects/{project_id}/quality", on_project(Need.REVIEW, 202)),
-    Endpoint("PATCH", "/api/v1/projects/{project_id}/quality/annotators/{user_id}",
-             on_project_object(Need.MANAGE, 200), lambda w: {"paused": True}),
-)  # fmt: skip
-
-
 def forbidden_markers(world: World, persona: Persona, revealed: str = "") -> set[str]:
     """What this persona's answers must never contain: projects it may not see (but the one
     a success just revealed), and the members and invitees of projects it may not manage
@@ -345,13 +228,22 @@ def forbidden_markers(world: World, persona: Persona, revealed: str = "") -> set
     return markers - {own}
 
 
-def successes() -> list[str]:
-    # token.used is recorded for every authenticated token call, allowed or not.
-    return list(
-        AuditEvent.objects.filter(outcome="success")
-        .exclude(action="token.used")
-        .values_list("action", flat=True)
-    )
+REFUSED = frozenset({401, 403, 404})
+WRITES = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+
+
+def expected_record(
+    endpoint: Endpoint, persona: Persona, target: Target, status: int
+) -> list[tuple[str, str]]:
+    # An API token's use is recorded at authentication, whatever happens next.
+    used = [("token.used", "success")] if persona.token else []
+    if status in REFUSED:
+        return [*used, ("request.denied", "denied")]
+    actions = endpoint.success_events(persona, target)
+    if endpoint.method in WRITES and 200 <= status < 300 and not actions:
+        # A change that succeeds must leave a trace: declaring none is a mistake, not a choice.
+        return [*used, ("<an event of the change>", "success")]
+    return [*used, *((action, "success") for action in actions)]
 
 
 def run_cell(world: World, endpoint: Endpoint, persona: Persona, target: Target) -> list[str]:
@@ -361,7 +253,7 @@ def run_cell(world: World, endpoint: Endpoint, persona: Persona, target: Target)
     body = endpoint.body(world) if endpoint.body else None
     expected = endpoint.rule.expect(persona, target)
     with transaction.atomic():
-        before, denials = successes(), _denials()
+        since = last_seq()
         client = world.clients[persona.name]
         if endpoint.raw is not None:
             response = client.generic(
@@ -375,28 +267,13 @@ def run_cell(world: World, endpoint: Endpoint, persona: Persona, target: Target)
                 endpoint.method, url, json.dumps(body) if body else "", "application/json"
             )
         revealed = target.project if endpoint.rule.reveals_target else ""
-        problems = _check(world, persona, response, expected, before, revealed)
-        problems += _check_recorded(endpoint, response.status_code, before, denials)
+        problems = _check(world, persona, response, expected, revealed)
+        recorded = recorded_since(since)
+        wanted = expected_record(endpoint, persona, target, expected)
+        if recorded != wanted:
+            problems.append(f"recorded {recorded}, expected {wanted}")
         transaction.set_rollback(True)
     return [f"{persona.name} on {target.name}: {problem}" for problem in problems]
-
-
-def _denials() -> int:
-    return AuditEvent.objects.filter(action="request.denied", outcome="denied").count()
-
-
-def _check_recorded(endpoint: Endpoint, status: int, before: list[str], denials: int) -> list[str]:
-    """Every refusal is on the record once; every change that succeeded is on the record."""
-    problems = []
-    recorded_denials = _denials() - denials
-    if status in {401, 403, 404} and recorded_denials != 1:
-        problems.append(f"refused with {status}, recorded {recorded_denials} denials")
-    if status < 300 and recorded_denials:
-        problems.append(f"allowed, yet recorded {recorded_denials} denials")
-    changed = endpoint.method in {"POST", "PATCH", "PUT", "DELETE"} and 200 <= status < 300
-    if changed and successes() == before:
-        problems.append("changed something without recording it")
-    return problems
 
 
 def _mentions(text: str, marker: str) -> bool:
@@ -404,9 +281,7 @@ def _mentions(text: str, marker: str) -> bool:
     return re.search(rf"(?<![\w.+-]){re.escape(marker)}", text) is not None
 
 
-def _check(
-    world: World, persona: Persona, response, expected: int, before: list[str], revealed: str
-) -> list[str]:
+def _check(world: World, persona: Persona, response, expected: int, revealed: str) -> list[str]:
     problems = []
     body = b"".join(response.streaming_content) if response.streaming else response.content
     text = body.decode(errors="replace")
@@ -418,8 +293,6 @@ def _check(
     leaked = sorted(marker for marker in markers if _mentions(text, marker))
     if leaked:
         problems.append(f"leaked {leaked}")
-    if response.status_code >= 300 and successes() != before:
-        problems.append(f"refused, yet recorded {successes()[len(before) :]}")
     if response.status_code >= 400 and set(response.json()) != {"error"}:
         problems.append("error body is not the one error shape")
     return problems
@@ -456,6 +329,23 @@ def test_every_matrix_entry_names_an_endpoint_of_the_schema():
     assert len(covered) == len(set(covered)), "an endpoint is listed twice"
     unknown = sorted(set(covered) - _schema_operations())
     assert not unknown, f"matrix entries for endpoints the schema does not have: {unknown}"
+
+
+ACTION = re.compile(r"[a-z_]+(\.[a-z_]+)+")
+
+
+def test_every_matrix_entry_declares_what_its_success_records():
+    with pytest.raises(TypeError, match="events"):
+        Endpoint("GET", "/api/v1/new", ENDPOINTS[0].rule)  # type: ignore[call-arg]
+    malformed = [
+        f"{endpoint.method} {endpoint.path}: {actions!r}"
+        for endpoint in ENDPOINTS
+        for persona in PERSONAS
+        for target in endpoint.rule.targets
+        if not isinstance(actions := endpoint.success_events(persona, target), tuple)
+        or not all(isinstance(a, str) and ACTION.fullmatch(a) for a in actions)
+    ]
+    assert not malformed, "events must be a tuple of action names:\n" + "\n".join(malformed)
 
 
 def test_the_world_holds_what_the_targets_point_at(world):
