@@ -22,6 +22,7 @@ rests on. The statistics themselves are in ``labeling.agreement``:
 """
 
 import itertools
+from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Hashable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -57,7 +58,7 @@ def _pairs(judgements: list[Judgement]) -> list[tuple[Judgement, Judgement]]:
 
 
 @dataclass
-class Measure:
+class Measure(ABC):
     """Collects one task type's judgements; subclasses say what a result contributes."""
 
     schema: dict[str, Any]
@@ -66,7 +67,7 @@ class Measure:
         default_factory=lambda: defaultdict(list)
     )
 
-    def __post_init__(self) -> None:
+    def __post_init__(self) -> None:  # noqa: B027 (a hook: free text collects nothing)
         """Subclasses set up what they collect."""
 
     def add(self, task: Hashable, judgements: list[Judgement]) -> None:
@@ -77,17 +78,20 @@ class Measure:
         for a, b in _pairs(judgements):
             self.pair_items[a.annotator, b.annotator] += self.pair_values(a.result, b.result)
 
+    @abstractmethod
     def take(self, task: Hashable, judgements: list[Judgement]) -> None:
-        raise NotImplementedError
+        """What this type's figures are made of (each subclass says)."""
 
+    @abstractmethod
     def pair_values(self, a: dict[str, Any], b: dict[str, Any]) -> list[tuple[Any, Any]]:
-        raise NotImplementedError
+        """What this type's figures are made of (each subclass says)."""
 
     def pair_statistic(self, items: list[tuple[Any, Any]]) -> float | None:
         return cohen_kappa([x for x, _ in items], [y for _, y in items])
 
+    @abstractmethod
     def overall(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """What this type's figures are made of (each subclass says)."""
 
     def per_label(self) -> dict[str, Any]:
         return {}

@@ -6,7 +6,7 @@
 
 import { labelKeys } from "./answer";
 import { arrow, fromDrag, minSize, normalize, removeBox, replaceBox, stepBox, toNormal, type Point } from "./boxmath";
-import { h, kbd, uid } from "./dom";
+import { h, labelButtons, uid } from "./dom";
 import type { AnswerState, Box, BoxesSchema, BoxesState } from "./types";
 import type { View, ViewContext } from "./view";
 
@@ -45,18 +45,7 @@ export function boxesView(context: ViewContext<BoxesState, BoxesSchema>): View {
   );
   const status = h("p", { class: "help", role: "status" }, "Loading the image…");
   const list = h("ol", { class: "ws-span-list ws-box-list", "aria-label": "Boxes" });
-  const buttons = schema.labels.map((label) => {
-    const key = keyOf.get(label.name);
-    const button = h(
-      "button",
-      { type: "button", class: "ws-choice ws-label-button", "aria-keyshortcuts": key?.toUpperCase() },
-      key ? kbd(key.toUpperCase()) : h("span", { class: "ws-nokey" }),
-      h("span", { class: "ws-choice-name" }, label.name),
-      label.description ? h("span", { class: "help ws-choice-help" }, label.description) : null,
-    );
-    button.addEventListener("click", () => apply(label.name));
-    return button;
-  });
+  const buttons = labelButtons(schema.labels, keyOf, apply);
   const answer = h(
     "div",
     {},

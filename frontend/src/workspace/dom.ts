@@ -54,3 +54,23 @@ export function required<T extends Element>(root: ParentNode, selector: string):
   if (!found) throw new Error(`workspace: the page has no ${selector}`);
   return found;
 }
+
+/** A button per label, showing its key (if any) and description; a click picks the label. */
+export function labelButtons(
+  labels: readonly { name: string; description?: string }[],
+  keyOf: ReadonlyMap<string, string>,
+  pick: (name: string) => void,
+): HTMLElement[] {
+  return labels.map((label) => {
+    const key = keyOf.get(label.name);
+    const button = h(
+      "button",
+      { type: "button", class: "ws-choice ws-label-button", "aria-keyshortcuts": key?.toUpperCase() },
+      key ? kbd(key.toUpperCase()) : h("span", { class: "ws-nokey" }),
+      h("span", { class: "ws-choice-name" }, label.name),
+      label.description ? h("span", { class: "help ws-choice-help" }, label.description) : null,
+    );
+    button.addEventListener("click", () => pick(label.name));
+    return button;
+  });
+}

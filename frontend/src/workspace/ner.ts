@@ -4,7 +4,7 @@
 // Offsets here are UTF-16 (the DOM's); the state and the result are code points (spans.ts).
 
 import { labelKeys } from "./answer";
-import { h, kbd, uid } from "./dom";
+import { h, labelButtons, uid } from "./dom";
 import { addSpan, relabel, removeSpan, segments, stepSpan, toCodePoint, toUtf16 } from "./spans";
 import type { AnswerState, NerSchema, NerState, Span } from "./types";
 import type { View, ViewContext } from "./view";
@@ -37,18 +37,7 @@ export function nerView(context: ViewContext<NerState, NerSchema>): View {
   });
   const status = h("p", { class: "help", role: "status" });
   const list = h("ol", { class: "ws-span-list", "aria-label": "Spans" });
-  const buttons = schema.labels.map((label) => {
-    const key = keyOf.get(label.name);
-    const button = h(
-      "button",
-      { type: "button", class: "ws-choice ws-label-button", "aria-keyshortcuts": key?.toUpperCase() },
-      key ? kbd(key.toUpperCase()) : h("span", { class: "ws-nokey" }),
-      h("span", { class: "ws-choice-name" }, label.name),
-      label.description ? h("span", { class: "help ws-choice-help" }, label.description) : null,
-    );
-    button.addEventListener("click", () => apply(label.name));
-    return button;
-  });
+  const buttons = labelButtons(schema.labels, keyOf, apply);
   const answer = h(
     "div",
     {},
