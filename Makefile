@@ -21,8 +21,10 @@ $(VENV)/.deps: requirements/base.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --require-hashes -r requirements/base.txt
 	touch $@
 
-$(VENV)/.deps-dev: requirements/base.txt requirements/dev.txt | $(BIN)/python
+# The pipelines' client (client/) is its own package; tests use it installed, editable.
+$(VENV)/.deps-dev: requirements/base.txt requirements/dev.txt client/pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --require-hashes -r requirements/base.txt -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps -e client
 	touch $@ $(VENV)/.deps
 
 deps: $(VENV)/.deps

@@ -5,6 +5,7 @@ under ``var/``, a secret key generated once into ``var/``. Setting ``DATABASE_UR
 *production*, where a strong ``SECRET_KEY`` becomes mandatory and nothing is generated.
 """
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +193,21 @@ IMPORT_MAX_IMAGE_PIXELS = env_int("LABELKEEP_IMPORT_MAX_IMAGE_PIXELS", 100_000_0
 # A running import whose worker has not reported for this long is taken over (resumed).
 JOB_STALE_SECONDS = env_int("LABELKEEP_JOB_STALE_SECONDS", 120, minimum=1)
 
+# Webhooks (docs/webhooks.md): the only server-side requests, all through core/outbound.py.
+# Hosts a webhook may name: exact names and *.suffix wildcards; empty: no webhook at all.
+WEBHOOK_ALLOWED_HOSTS = env_list("LABELKEEP_WEBHOOK_ALLOWED_HOSTS", [])
+# Private networks (CIDRs) opened for on-premises receivers; every other one stays refused.
+WEBHOOK_PRIVATE_NETWORKS = env_list("LABELKEEP_WEBHOOK_PRIVATE_NETWORKS", [])
+for _network in WEBHOOK_PRIVATE_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"LABELKEEP_WEBHOOK_PRIVATE_NETWORKS: {_network!r} is not a network (10.0.0.0/8)."
+        ) from None
+# A CA bundle (PEM) trusted besides the system's, for receivers with the lab's own CA.
+WEBHOOK_CA_FILE = env_str("LABELKEEP_WEBHOOK_CA_FILE")
+
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600, minimum=300)
 # With Redis, sessions are read from the cache (written through to the database): one database
 # query fewer on every request. Embedded mode keeps them in SQLite only.
@@ -354,6 +370,10 @@ CELERY_BEAT_SCHEDULE = {
     "audit-archive": {"task": "audit.tasks.audit_archive", "schedule": 3600.0},
     # Imports whose worker died (or whose message was lost) are taken over.
     "imports-resume": {"task": "datasets.tasks.imports_resume", "schedule": 60.0},
+    # Dataset versions likewise.
+    "versions-resume": {"task": "datasets.tasks.versions_resume", "schedule": 60.0},
+    # Webhook notices whose next attempt is due, and those whose worker died mid-delivery.
+    "webhooks-due": {"task": "datasets.webhook_tasks.webhooks_due", "schedule": 60.0},
     # Leases that ran out in projects where no one asks for work (claims expire their own).
     "leases-expire": {"task": "labeling.tasks.leases_expire_all", "schedule": 60.0},
     # Quality reports for projects with new submissions (at most hourly per project), and

@@ -13,8 +13,12 @@ class DatasetsConfig(AppConfig):
 
         # Pillow's own decompression-bomb threshold, made ours (docs/imports.md).
         Image.MAX_IMAGE_PIXELS = settings.IMPORT_MAX_IMAGE_PIXELS
-        from datasets.models import ProjectFile
+        from datasets import webhooks
+        from datasets.models import ProjectFile, Webhook
         from vault import reseal
 
         jobs.register()
+        jobs.register_versions()
         reseal.register(model=ProjectFile, field="name", kind="file.name")
+        reseal.register(model=Webhook, field="secret", kind="webhook.secret")
+        webhooks.register()

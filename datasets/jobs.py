@@ -1,11 +1,12 @@
-"""Imports as jobs of ``/api/v1/jobs/{job_id}``: the import's id is its job's id."""
+"""Imports and dataset versions as jobs of ``/api/v1/jobs/{job_id}``: each one's id is its
+job's id."""
 
 from typing import Any
 
 from django.db import models
 
 from accounts.models import ApiToken
-from datasets.models import Import
+from datasets.models import DatasetVersion, Import
 from projects import jobs, permissions
 from projects.permissions import Need
 
@@ -45,3 +46,31 @@ def import_status(imp: Import) -> jobs.JobStatus:
 
 def register() -> None:
     jobs.job_kind_register(jobs.JobKind("import", _visible, import_status))
+
+
+def _versions_visible(user: Any, token: ApiToken | None) -> "models.QuerySet[Any]":
+    projects = permissions.projects_with_need(user, Need.EXPORT, token=token)
+    return DatasetVersion.objects.filter(project_id__in=projects.values("pk"))
+
+
+def version_status(version: DatasetVersion) -> jobs.JobStatus:
+    return jobs.JobStatus(
+        id=version.pk,
+        kind="export",
+        project_id=version.project_id,
+        state=version.state,
+        progress=version.progress,
+        counts={
+            "rows_expected": version.rows_expected,
+            "rows_written": version.rows_written,
+        },
+        details={"version": version.number, "format": version.format},
+        error=version.error or None,
+        created_at=version.created_at,
+        started_at=version.started_at,
+        finished_at=version.finished_at,
+    )
+
+
+def register_versions() -> None:
+    jobs.job_kind_register(jobs.JobKind("export", _versions_visible, version_status))

@@ -143,3 +143,143 @@ class ProjectFile(models.Model):
 
     def __str__(self) -> str:
         return f"file {self.pk}"
+
+
+class VersionState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class DatasetVersion(models.Model):
+    """An export of a project: a filter and a format, built once by a job, then immutable.
+
+    Only a succeeded version has a file, a manifest and a signature, all written in the one
+    update that marks it succeeded; a worker that dies before that leaves a version that is
+    rebuilt from the start or ends failed, never a file marked ready that is not whole.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    # 1, 2, 3... per project; pipelines may address a version by number or by name.
+    number = models.PositiveIntegerField()
+    name = models.CharField(max_length=100)
+    format = models.CharField(max_length=16)
+    # The filter and the format's options, normalized (defaults filled in) when created.
+    filter = models.JSONField(default=dict)
+    options = models.JSONField(default=dict)
+    state = models.CharField(max_length=10, choices=VersionState.choices, default="queued")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by_token = models.ForeignKey(
+        "accounts.ApiToken", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Progress, written by the job as it goes: rows written of about rows_expected.
+    rows_expected = models.BigIntegerField(default=0)
+    rows_written = models.BigIntegerField(default=0)
+    # The file, once succeeded: its plaintext size and SHA-256, and its row count.
+    row_count = models.BigIntegerField(null=True, blank=True)
+    size = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    # The manifest's canonical JSON text, exactly as signed, the signature and its key's id.
+    manifest = models.TextField(blank=True)
+    signature = models.CharField(max_length=128, blank=True)
+    key_id = models.CharField(max_length=16, blank=True)
+    error = models.CharField(max_length=64, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="version_number"),
+            models.UniqueConstraint(fields=["project", "name"], name="version_name"),
+        ]
+        indexes = [
+            models.Index(fields=["state", "heartbeat_at"], name="version_state_heartbeat"),
+        ]
+
+    def __str__(self) -> str:
+        return f"version {self.pk}"
+
+    @property
+    def blob(self) -> str:
+        return f"versions/{self.pk}/file"
+
+    @property
+    def progress(self) -> float:
+        if self.state == VersionState.SUCCEEDED:
+            return 1.0
+        if not self.rows_expected:
+            return 0.0
+        return min(self.rows_written / self.rows_expected, 0.999)
+
+
+class Webhook(models.Model):
+    """An HTTPS URL of a lab's system told, with an HMAC-signed notice, when a version is ready."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    url = models.CharField(max_length=2000)
+    # The HMAC secret, sealed (vault kind webhook.secret); shown once, when created.
+    secret = models.BinaryField()
+    events = models.JSONField(default=list)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["project", "created_at"], name="webhook_project")]
+
+    def __str__(self) -> str:
+        return f"webhook {self.pk}"
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    """One notice to one webhook; its id travels with it so receivers can drop duplicates."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    version = models.ForeignKey(
+        DatasetVersion, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    event = models.CharField(max_length=32)
+    state = models.CharField(max_length=10, choices=DeliveryState.choices, default="pending")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # The last attempt: the receiver's HTTP status, or why no answer came (never a body).
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["webhook", "version", "event"], name="delivery_once"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(state="pending"),
+                name="delivery_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery {self.pk}"

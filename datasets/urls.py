@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from datasets import api
+from datasets import api, urls_webhooks
+from datasets.exports import api as versions_api
 
 _P = "projects/<str:project_id>"
 
@@ -28,4 +29,22 @@ api_urlpatterns = [
         api.FileContentApi.as_view(),
         name="file_content",
     ),
+    path(f"{_P}/versions/", versions_api.VersionListApi.as_view(), name="version_list"),
+    path(
+        f"{_P}/versions/<str:version>",
+        versions_api.VersionDetailApi.as_view(),
+        name="version_detail",
+    ),
+    path(
+        f"{_P}/versions/<str:version>/manifest",
+        versions_api.VersionManifestApi.as_view(),
+        name="version_manifest",
+    ),
+    path(
+        f"{_P}/versions/<str:version>/download",
+        versions_api.VersionDownloadApi.as_view(),
+        name="version_download",
+    ),
+    path("signing-keys", versions_api.SigningKeysApi.as_view(), name="signing_keys"),
+    *urls_webhooks.api_urlpatterns,
 ]

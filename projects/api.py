@@ -42,6 +42,7 @@ _ERROR_MEANINGS = {
     404: "No such object, or one you may not see.",
     409: "The object's state forbids this (archived project, used invitation, last manager).",
     413: "The upload is larger than the configured limit (`details.limit`, in bytes).",
+    416: "The asked-for byte range starts beyond the file (`details.size` says its size).",
     429: "Too many attempts; the `Retry-After` header says in how many seconds to try again.",
     503: "The key provider, the key store or the file store cannot be reached.",
 }

@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -61,7 +62,10 @@ def _decode(kind: int, data: bytes) -> Any:
     if kind == TEXT:
         return data.decode()
     if kind == JSON:
-        return json.loads(data)
+        try:
+            return orjson.loads(data)  # several times faster; the same values
+        except orjson.JSONDecodeError:
+            return json.loads(data)  # what orjson declines: integers beyond 64 bits
     raise CiphertextInvalid("A sealed value has an unknown value type.")
 
 

@@ -272,6 +272,10 @@ HELD = {"task_id": "held_task"}
 DONE = {"task_id": "done_task"}
 ANNOTATION = "/api/v1/projects/{project_id}/tasks/{task_id}/annotations/{annotation_id}"
 NONE: tuple[str, ...] = ()  # reads of no content: lists, statuses, settings, one's own profile
+VERSIONS = "/api/v1/projects/{project_id}/versions/"
+VERSION = "/api/v1/projects/{project_id}/versions/{version}"
+WEBHOOKS = "/api/v1/projects/{project_id}/webhooks/"
+WEBHOOK = "/api/v1/projects/{project_id}/webhooks/{webhook_id}"
 
 ENDPOINTS = (
     Endpoint("GET", "/api/v1/projects/", signed_in(200, export_token=True), events=NONE),
@@ -411,4 +415,31 @@ ENDPOINTS = (
     Endpoint("PATCH", "/api/v1/projects/{project_id}/quality/annotators/{user_id}",
              on_project_object(Need.MANAGE, 200), lambda w: {"paused": True},
              events=("annotator.paused",)),
+    # Dataset versions (issue 7): managers, admins and export tokens; annotators, reviewers and
+    # viewers may not export. The world holds a built version of each project. The build
+    # itself runs after commit (never, inside the matrix's rolled-back cells).
+    Endpoint("GET", VERSIONS, on_project(Need.EXPORT, 200), events=NONE),
+    Endpoint("POST", VERSIONS, on_project(Need.EXPORT, 202), lambda w: {"format": "jsonl"},
+             events=("version.created",)),
+    Endpoint("GET", VERSION, on_project_object(Need.EXPORT, 200), events=NONE),
+    Endpoint("GET", f"{VERSION}/manifest", on_project_object(Need.EXPORT, 200), events=NONE),
+    Endpoint("GET", f"{VERSION}/download", on_project_object(Need.EXPORT, 200),
+             events=("version.downloaded",)),
+    Endpoint("GET", "/api/v1/signing-keys", signed_in(200, export_token=True), events=NONE),
+    # Webhooks (issue 7): managers and admins; export tokens may not manage them. The world's
+    # webhooks name a host off the matrix's allowlist, so a test ping is refused before any
+    # lookup (no network); it records the manager's test all the same. Deliveries:
+    # tests/datasets/test_webhooks.py.
+    Endpoint("GET", WEBHOOKS, on_project(Need.MANAGE, 200), events=NONE),
+    Endpoint("POST", WEBHOOKS, on_project(Need.MANAGE, 201),
+             lambda w: {"url": "https://matrix.lab.test/hook"}, events=("webhook.created",)),
+    Endpoint("GET", WEBHOOK, on_project_object(Need.MANAGE, 200), events=NONE),
+    Endpoint("PATCH", WEBHOOK, on_project_object(Need.MANAGE, 200), lambda w: {"active": False},
+             events=("webhook.updated",)),
+    Endpoint("DELETE", WEBHOOK, on_project_object(Need.MANAGE, 204), events=("webhook.deleted",)),
+    Endpoint("GET", f"{WEBHOOK}/deliveries", on_project_object(Need.MANAGE, 200), events=NONE),
+    Endpoint("POST", f"{WEBHOOK}/test", on_project_object(Need.MANAGE, 200),
+             events=("webhook.tested",)),
+    Endpoint("POST", f"{WEBHOOK}/secret", on_project_object(Need.MANAGE, 200),
+             events=("webhook.secret_rotated",)),
 )  # fmt: skip

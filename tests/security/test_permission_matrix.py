@@ -12,6 +12,7 @@ be written without its events), or an entry without an endpoint.
 
 import json
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,9 +22,11 @@ from django.db import transaction
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
+import vault
 from accounts.models import ApiToken, TokenScope, User
 from audit.services import Actor
-from datasets.models import ImportState
+from datasets.exports import versions
+from datasets.models import DatasetVersion, ImportState, Webhook
 from labeling import annotations, queue
 from projects import invitations, tokens
 from projects.models import Invitation, Project, Role
@@ -82,7 +85,9 @@ def _client(persona: Persona, lab: Lab, plaintexts: dict[str, str]) -> APIClient
 
 
 @pytest.fixture
-def world(lab) -> World:
+def world(lab, settings) -> World:
+    # Webhooks may be registered for this host; the world's own webhooks name another one.
+    settings.WEBHOOK_ALLOWED_HOSTS = ["matrix.lab.test"]
     foreign_member = add_member(
         lab.other_project, make_user(email="foreign-annotator@lab.test"), Role.ANNOTATOR
     )
@@ -116,11 +121,32 @@ def world(lab) -> World:
         "task": {key: make_task(getattr(lab, key), f"matrix task of {key}")
                  for key in ("project", "other_project")},
         "file": {key: make_file(getattr(lab, key)) for key in ("project", "other_project")},
+        "webhook": {key: _webhook(getattr(lab, key)) for key in ("project", "other_project")},
+        "version": {key: _version(getattr(lab, key)) for key in ("project", "other_project")},
         **_work_objects(lab, foreign_member),
     }  # fmt: skip
     plaintexts = {"export": export_plain, "full": full_plain}
     clients = {persona.name: _client(persona, lab, plaintexts) for persona in PERSONAS}
     return World(lab, objects, clients, accept_token)
+
+
+def _webhook(project: Project) -> Webhook:
+    webhook_id = uuid.uuid4()
+    return Webhook.objects.create(
+        id=webhook_id,
+        project=project,
+        url="https://hooks.lab.test/matrix",
+        secret=vault.seal(project.pk, "webhook.secret", webhook_id, "matrix-webhook-secret"),
+        events=["version.ready"],
+        created_by=project.created_by,
+    )
+
+
+def _version(project: Project) -> DatasetVersion:
+    created = versions.version_create(
+        actor=Actor.system(user=project.created_by), project=project, format_name="jsonl"
+    )
+    return versions.version_build(version_id=created.pk)
 
 
 def _work_objects(lab: Lab, foreign_member: User) -> dict[str, dict[str, Any]]:
@@ -197,6 +223,8 @@ def url_for(endpoint: Endpoint, world: World, persona: Persona, target: Target) 
         "task_id": lambda: _object_id(world, endpoint.kinds.get("task_id", "task"), owner),
         "annotation_id": lambda: _annotation_id(world, endpoint, persona, owner),
         "file_id": lambda: _object_id(world, "file", owner),
+        "webhook_id": lambda: _object_id(world, "webhook", owner),
+        "version": lambda: _object_id(world, "version", owner),
     }
     return endpoint.path.format(
         **{name: value() for name, value in values.items() if f"{{{name}}}" in endpoint.path}

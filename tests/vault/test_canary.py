@@ -4,7 +4,8 @@ database, the key store, the file store and the bucket must not hold the canary 
 ``import_canaries`` sends the canary through every import format (JSON, JSONL, CSV, TSV, each
 gzipped too, and a zip of images with a manifest) in every field a task has;
 ``annotation_canaries`` through every piece of the work: drafts, results, revisions,
-corrections, skip notes, review comments and comments. Exports extend ``store_canaries`` later.
+corrections, skip notes, review comments and comments; ``export_canaries`` builds a dataset
+version of that work in every format the project's task type takes.
 """
 
 import base64
@@ -43,11 +44,33 @@ def store_canaries(project, canary: str, tmp_path) -> None:
     )
     filesystem.put(project_id=project.pk, name="exports/canary.jsonl", source=document)
     import_canaries(project, canary)
-    annotation_canaries(project.created_by, canary)
+    writing = annotation_canaries(project.created_by, canary)
+    export_canaries(writing, canary)
 
 
-def annotation_canaries(admin, canary: str) -> None:
-    """The canary in everything an annotator or reviewer writes."""
+def export_canaries(project, canary: str) -> None:
+    """A version in every format the project can be exported in, stored by the build."""
+    from datasets.exports import formats, versions
+
+    actor = Actor.system(user=project.created_by)
+    store = config.blob_store()
+    for name, fmt in formats.FORMATS.items():
+        if fmt.task_types is not None and project.task_type not in fmt.task_types:
+            continue
+        created = versions.version_create(
+            actor=actor, project=project, format_name=name, filter_raw={"status": "submitted"}
+        )
+        version = versions.version_build(version_id=created.pk)  # built already, if eager
+        version.refresh_from_db()
+        assert version.state == "succeeded", (name, version.error_message)
+        stored = b"".join(store.read(project_id=project.pk, name=version.blob))
+        # The canary is in the version (so the scan below would find it if it leaked).
+        assert canary.encode() in stored or name in {"parquet", "hf"}, name
+
+
+def annotation_canaries(admin, canary: str) -> Any:
+    """The canary in everything an annotator or reviewer writes (in a project of its own,
+    which it returns)."""
     from labeling import annotations, queue, review
     from projects.models import Role
     from tests.conftest import add_member
@@ -92,6 +115,7 @@ def annotation_canaries(admin, canary: str) -> None:
     queue.task_skip(
         actor=as_skipper, project=project, task_id=task.pk, reason="other", note=f"why {canary}"
     )
+    return project
 
 
 def _import(project, file_name: str, body: bytes) -> None:

@@ -1,0 +1,228 @@
+"""Benchmark: a dataset version of N annotations, built by the job and downloaded over HTTP.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/12 \\
+        .venv/bin/python bench/export.py --rows 1000000 --format jsonl
+
+What production runs: a fresh database, N tasks imported through the real import, one submitted
+annotation per task (sealed like the work's, written in bulk), gunicorn and a Celery worker. A
+pipeline's export token creates the version; the clock runs from that request until the file
+is downloaded whole (streamed, decrypted) and its SHA-256 checked against the signed manifest.
+Prints progress to stderr; the last line on stdout is one JSON object of figures:
+rows_per_s (end to end), job_s, download_s, peak_rss_mb of the worker, size_mb.
+"""
+
+import argparse
+import hashlib
+import http.client
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness import bench_env, manage, peak_rss_mb, start, teardown
+from bench.queue import write_tasks
+
+SETUP = """
+import json, os, time
+from projects import tokens
+from accounts.models import TokenScope, User
+from audit.services import Actor
+from datasets import imports
+from datasets.models import ImportState
+from projects import services
+from bench.export import seed_annotations
+admin = User.objects.create_user("bench@lab.test", None, is_staff=True)
+actor = Actor.system(user=admin)
+project = services.project_create(actor=actor, name="Export bench", overlap=1, label_schema={
+    "labels": [{"name": "positive"}, {"name": "negative"}, {"name": "neutral"}]})
+started = time.monotonic()
+options = imports.import_options(project, file_name="tasks.jsonl")
+with open(os.environ["BENCH_TASKS_FILE"], "rb") as source:
+    imp = imports.import_create(actor=actor, project=project, options=options, source=source)
+imp.refresh_from_db()
+assert imp.state == ImportState.SUCCEEDED, imp.problems
+seeded = seed_annotations(project, annotators=int(os.environ["BENCH_ANNOTATORS"]))
+token = tokens.token_create(actor=actor, name="pipeline", scope=TokenScope.EXPORT,
+                            projects=[project.pk])
+print(json.dumps({"project": str(project.pk), "token": token.plaintext, "rows": seeded,
+                  "fill_s": time.monotonic() - started}))
+"""
+
+
+def seed_annotations(project: Any, *, annotators: int) -> int:
+    """One submitted annotation per task of ``project``, by ``annotators`` people in turn,
+    sealed as the work seals them; COPY on PostgreSQL, bulk inserts on SQLite."""
+    import random
+    import uuid
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    import vault
+    from accounts.models import User
+    from audit.services import Actor
+    from labeling.models import Annotation, Task
+    from projects import services
+    from projects.models import Role
+
+    actor = Actor.system(user=project.created_by)
+    people = []
+    for n in range(annotators):
+        person = User.objects.create_user(f"annotator{n}@lab.test", None)
+        services.member_add(actor=actor, project=project, user=person, role=Role.ANNOTATOR)
+        people.append(person.pk)
+    labels = [label["name"] for label in project.label_schema["labels"]]
+    sealer = vault.field_sealer(project.pk, "annotation.result")
+    rng = random.Random(7)
+    now = timezone.now()
+    # Read first: the connection cannot run a query while it copies.
+    task_ids = list(
+        Task.objects.filter(project=project).order_by("seq").values_list("pk", flat=True)
+    )
+    columns = (
+        "id, project_id, task_id, annotator_id, status, review_state, is_gold, swapped, "
+        "result, revision, time_spent, skip_reason, created_at, updated_at, submitted_at"
+    )
+    names = columns.split(", ")
+
+    def rows() -> Any:
+        for n, task_id in enumerate(task_ids):
+            pk = uuid.uuid4()
+            result = sealer.seal(str(pk), {"labels": [rng.choice(labels)]})
+            spent = round(rng.uniform(2, 60), 3)
+            who = people[n % len(people)]
+            yield (pk, project.pk, task_id, who, "submitted", "", False, False, result, 1,
+                   spent, "", now, now, now)  # fmt: skip
+
+    count = 0
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            table = Annotation._meta.db_table
+            with (
+                connection.connection.cursor() as cursor,
+                cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
+                for row in rows():
+                    copy.write_row(row)
+                    count += 1
+        else:
+            batch: list[Annotation] = []
+            for row in rows():
+                batch.append(Annotation(**dict(zip(names, row, strict=True))))
+                if len(batch) == 5000:
+                    Annotation.objects.bulk_create(batch)
+                    count += len(batch)
+                    batch = []
+            Annotation.objects.bulk_create(batch)
+            count += len(batch)
+        Task.objects.filter(project=project).update(
+            annotation_count=1, open_slots=0, state="complete"
+        )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE")
+    return count
+
+
+def request(port: int, method: str, path: str, token: str, body: Any = None) -> Any:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+    response = conn.getresponse()
+    data = response.read()
+    if response.status >= 300:
+        raise SystemExit(f"{method} {path}: {response.status} {data[:500]!r}")
+    return json.loads(data)
+
+
+def download(port: int, path: str, token: str) -> tuple[int, str]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+    response = conn.getresponse()
+    if response.status != 200:
+        raise SystemExit(f"download: {response.status} {response.read()[:500]!r}")
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := response.read(1024 * 1024):
+        digest.update(chunk)
+        size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def run(args: argparse.Namespace, env: dict[str, str], work: Path, processes: list[Any]) -> Any:
+    tasks_file = work / "tasks.jsonl"
+    write_tasks(tasks_file, args.rows, 11)
+    manage(env, "migrate", "--noinput", "-v0")
+    setup_env = dict(
+        env,
+        CELERY_TASK_ALWAYS_EAGER="true",
+        BENCH_TASKS_FILE=str(tasks_file),
+        BENCH_ANNOTATORS=str(args.annotators),
+    )
+    setup = json.loads(manage(setup_env, "shell", "-c", SETUP).strip().splitlines()[-1])
+    tasks_file.unlink()
+    print(f"{setup['rows']:,} annotations seeded in {setup['fill_s']:.1f} s", file=sys.stderr)
+    web, worker, port = start(env, args.web_workers, work / "server.log")
+    processes.extend([web, worker])
+    base = f"/api/v1/projects/{setup['project']}/versions/"
+    token = setup["token"]
+    started = time.monotonic()
+    created = request(port, "POST", base, token, {"format": args.format, "name": "bench"})
+    version_id = created["version"]["id"]
+    while True:
+        version = request(port, "GET", f"{base}{version_id}", token)
+        if version["state"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.05)
+    built = time.monotonic()
+    if version["state"] != "succeeded":
+        raise SystemExit(f"the version failed: {version['error']} {version['error_message']}")
+    size, sha256 = download(port, f"{base}{version_id}/download", token)
+    done = time.monotonic()
+    manifest = json.loads(request(port, "GET", f"{base}{version_id}/manifest", token)["manifest"])
+    assert manifest["file"]["sha256"] == sha256 == version["sha256"], "checksum mismatch"
+    assert manifest["file"]["size"] == size
+    rows = version["row_count"]
+    assert rows == setup["rows"], (rows, setup["rows"])
+    job_s, download_s = built - started, done - built
+    print(
+        f"{rows:,} rows as {args.format}: job {job_s:.1f} s, download {download_s:.1f} s "
+        f"({size / 1e6:,.0f} MB), {rows / (done - started):,.0f} rows/s end to end",
+        file=sys.stderr,
+    )
+    return {
+        "rows": rows,
+        "format": args.format,
+        "rows_per_s": round(rows / (done - started)),
+        "job_s": round(job_s, 2),
+        "download_s": round(download_s, 2),
+        "size_mb": round(size / 1e6, 1),
+        "peak_rss_mb": round(peak_rss_mb(worker.pid)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000, help="annotations to export")
+    parser.add_argument("--format", default="jsonl", help="jsonl, parquet, csv, ...")
+    parser.add_argument("--annotators", type=int, default=8, help="people who made them")
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the database and files")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-export-"))
+    env, database_url, db_name = bench_env(work)
+    processes: list[Any] = []
+    try:
+        figures = run(args, env, work, processes)
+    finally:
+        teardown(processes, database_url=database_url, db_name=db_name, work=work, keep=args.keep)
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Dataset versions: immutable, signed exports of a project's annotations."""
