@@ -35,6 +35,13 @@ def is_swapped(
 
 
 def _exchanged(result: dict[str, Any]) -> dict[str, Any]:
+    if (
+        isinstance(result, dict)
+        and "choice" not in result
+        and isinstance(result.get("result"), dict)
+    ):
+        # A prediction: {"result": {...}, "model"?, "score"?}; its result is what is shown.
+        return {**result, "result": _exchanged(result["result"])}
     # A prediction is imported in any shape; one without a plain a/b choice passes as is.
     choice = result.get("choice") if isinstance(result, dict) else None
     if not isinstance(choice, str) or choice not in _EXCHANGED:

@@ -1,9 +1,11 @@
 """The lab's pages of the work: the project dashboard (reviewers, managers) and an annotator's
-own history and figures.
+own history, figures and the reviewers' feedback on their work.
 
-The pages read counts, dates and the latest quality report's figures, never content, and
-record nothing; the two buttons (compute the figures now, pause or resume an annotator) call
+The dashboard reads counts, dates and the latest quality report's figures, never content, and
+records nothing; the two buttons (compute the figures now, pause or resume an annotator) call
 the services, which record ``quality.requested`` and ``annotator.paused``/``annotator.resumed``.
+"My work" shows the feedback on the caller's newest reviewed or commented answers: each one is
+opened through the selectors, as the API opens it, and recorded as ``annotation.read``.
 Charts are drawn server-side as inline SVG sized by attributes, since the CSP allows no inline
 style or script.
 """
@@ -26,10 +28,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import Actor
 from core.errors import ApplicationError
-from labeling import quality, standing
+from labeling import quality, selectors, standing
 from labeling.models import (
     Annotation,
     AnnotationStatus,
+    Decision,
     QualityReport,
     ReportState,
     ReviewState,
@@ -43,6 +46,8 @@ from projects.views import project_for_page, render_project_page
 
 THROUGHPUT_DAYS = 30
 HISTORY_PER_PAGE = 50
+# "My work" opens (unseals and records) the feedback of this many answers at most, the newest.
+FEEDBACK_SHOWN = 10
 # Per-label statistics in the order they are preferred, with the name the page shows.
 STATISTICS = (
     ("krippendorff_alpha", "Krippendorff's \N{GREEK SMALL LETTER ALPHA}"),
@@ -238,6 +243,52 @@ def history(project: Project, user: Any) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class Note:
+    who: str  # "You", or "Reviewer" for anyone else: annotators do not see who reviews them
+    created_at: Any
+    text: str
+    decision: str  # the review's decision in words; "" for a comment
+
+
+@dataclass(frozen=True)
+class Feedback:
+    annotation: Annotation
+    notes: list[Note]
+
+
+def _notes(view: selectors.AnnotationView, user: Any) -> list[Note]:
+    def who(author: Any) -> str:
+        return "You" if author.pk == user.pk else "Reviewer"
+
+    notes = [
+        Note(who(r.author), r.created_at, r.text, Decision(r.decision).label) for r in view.reviews
+    ]
+    notes += [Note(who(c.author), c.created_at, c.text, "") for c in view.comments]
+    return sorted(notes, key=lambda note: note.created_at)
+
+
+def feedback(request: HttpRequest, project: Project) -> list[Feedback]:
+    """The reviews and comments on the caller's newest answers that others wrote notes on, at
+    most ``FEEDBACK_SHOWN``, each opened through the selectors and recorded as
+    ``annotation.read`` (as the API records reading them)."""
+    noted = history(project, request.user).filter(Q(review_notes__gt=0) | Q(other_notes__gt=0))
+    newest = noted.select_related("task").order_by(
+        F("reviewed_at").desc(nulls_last=True), "-updated_at", "pk"
+    )[:FEEDBACK_SHOWN]
+    actor = Actor.from_request(request)
+    return [
+        Feedback(
+            annotation,
+            _notes(
+                selectors.annotation_open(actor=actor, project=project, annotation=annotation),
+                request.user,
+            ),
+        )
+        for annotation in newest
+    ]
+
+
 def _own_row(figures: dict[str, Any], user: Any) -> dict[str, Any] | None:
     return next((r for r in figures.get("annotators", []) if r["annotator"] == str(user.pk)), None)
 
@@ -256,6 +307,7 @@ def mine(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
         project,
         tab="mine",
         page=page,
+        feedback=feedback(request, project) if page.number == 1 else None,
         report=report,
         row=_own_row(report.figures if report else {}, request.user),
     )

@@ -44,6 +44,12 @@ class ProjectForm(forms.Form):
         initial=1,
         help_text="How many people annotate each task.",
     )
+    review_required = forms.BooleanField(
+        required=False,
+        label="Reviewers check each answer",
+        help_text="An answer counts once a reviewer accepts it; a rejected one goes back to "
+        "the queue.",
+    )
     labels = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 6, "placeholder": "Positive [1]\nNegative [2]"}),
@@ -67,6 +73,7 @@ class ProjectForm(forms.Form):
             "description": project.description,
             "instructions": project.instructions,
             "overlap": project.overlap,
+            "review_required": project.review_required,
             "labels": text or "",
             "multiple": bool(project.label_schema.get("multiple")),
             "schema_json": "" if text is not None else json.dumps(project.label_schema, indent=2),

@@ -99,6 +99,7 @@ def project_create(request: HttpRequest) -> HttpResponse:
                 description=form.cleaned_data["description"],
                 instructions=form.cleaned_data["instructions"],
                 overlap=form.cleaned_data["overlap"],
+                review_required=form.cleaned_data["review_required"],
             )
         except ApplicationError as exc:
             _form_error(form, exc)
@@ -120,7 +121,14 @@ def project_settings(request: HttpRequest, project_id: uuid.UUID) -> HttpRespons
     project = _project(request, project_id, Need.MANAGE)
     form = forms.ProjectForm.for_project(project, data=request.POST or None)
     if request.method == "POST" and form.is_valid():
-        fields = ("name", "description", "instructions", "overlap", "label_schema")
+        fields = (
+            "name",
+            "description",
+            "instructions",
+            "overlap",
+            "review_required",
+            "label_schema",
+        )
         changes = {key: form.cleaned_data[key] for key in fields}
         try:
             services.project_update(

@@ -7,6 +7,7 @@ assert that none happened (nothing ran that should not have).
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,9 +74,10 @@ def _plain_static_names(settings):
     }
 
 
-@pytest.fixture
-def watched(browser, live_server) -> Iterator[Watched]:
-    context = browser.new_context(base_url=live_server.url)
+@contextmanager
+def watching(browser: Any, base_url: str) -> Iterator[Watched]:
+    """A fresh browser context (its own cookies: one person) with one watched page."""
+    context = browser.new_context(base_url=base_url)
     context.add_init_script(_WATCH_CSP)
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -99,8 +101,16 @@ def watched(browser, live_server) -> Iterator[Watched]:
     page.on("console", on_console)
     page.on("dialog", on_dialog)
     page.on("response", on_response)
-    yield result
-    context.close()
+    try:
+        yield result
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def watched(browser, live_server) -> Iterator[Watched]:
+    with watching(browser, live_server.url) as result:
+        yield result
 
 
 def sign_in(watched: Watched, email: str, password: str) -> None:

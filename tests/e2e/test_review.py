@@ -113,6 +113,11 @@ def test_a_reviewer_accepts_and_rejects_with_a_comment_from_the_keyboard(watched
     dialog.wait_for()
     page.keyboard.press("Control+Enter")  # no comment yet: refused in the page
     assert "Write a comment" in dialog.get_by_role("alert").inner_text()
+    # The dialog holds the focus: its comment, Reject and Cancel, round and back to the comment.
+    for _ in range(3):
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.closest('[role=dialog]') !== null")
+    assert page.evaluate("document.activeElement.id") == "ws-reject-comment"
     page.keyboard.type("Reads as praise: <script>alert(1)</script>")
     page.keyboard.press("Control+Enter")
     page.get_by_role("heading", name="Nothing awaits review").wait_for()

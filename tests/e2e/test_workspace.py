@@ -172,6 +172,13 @@ def _press(watched: Watched, keys: list[str]) -> None:
             watched.page.keyboard.press(key)
 
 
+def _focus_in_dialog(watched: Watched) -> str | None:
+    """The title id of the dialog that holds the focus, if one does."""
+    return watched.page.evaluate(
+        "document.activeElement?.closest('[role=dialog]')?.getAttribute('aria-labelledby') ?? null"
+    )
+
+
 def _wait_for_task(watched: Watched, case: Case, data: dict[str, Any]) -> None:
     task_area = watched.page.locator("[data-ws=task]")
     task_area.get_by_text(case.marker(data), exact=True).wait_for()
@@ -242,12 +249,18 @@ def test_an_annotator_labels_skips_and_resumes_from_the_keyboard(watched: Watche
     # The help lists every shortcut; the third task is skipped with a reason key.
     if case.leave_field:
         page.keyboard.press("Tab")
+    page.evaluate("window.__focusBefore = document.activeElement")
     page.keyboard.press("?")
     help_dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
     help_dialog.wait_for()
     assert "Ctrl+Enter" in help_dialog.inner_text()
+    # The dialog holds the focus: Tab and Shift+Tab go round its controls only.
+    for key in ("Tab", "Tab", "Shift+Tab", "Shift+Tab"):
+        page.keyboard.press(key)
+        assert _focus_in_dialog(watched) == "ws-help-title"
     page.keyboard.press("Escape")
     help_dialog.wait_for(state="hidden")
+    assert page.evaluate("document.activeElement === window.__focusBefore")
     page.keyboard.press("s")
     page.get_by_role("dialog", name="Why skip this task?").wait_for()
     page.keyboard.press("2")
@@ -285,6 +298,10 @@ def test_a_submit_the_server_refuses_shows_its_message(watched: Watched):
     _wait_for_task(watched, case, case.tasks[1])
     assert page.get_by_role("alert").is_hidden()
     watched.assert_clean()
+
+
+def _text(data: dict[str, Any]) -> str:
+    return data["text"]
 
 
 NER_SCHEMA = {
@@ -441,4 +458,237 @@ def test_an_annotator_draws_nudges_and_labels_a_box(watched: Watched):
     for key, value in expected.items():
         assert drawn[key] == pytest.approx(value, abs=0.01), key
     assert results[1] == {"boxes": []}
+    watched.assert_clean()
+
+
+def _draft(project: Project, annotator: Any, task: Task) -> Any:
+    annotation = Annotation.objects.get(task=task, annotator=annotator)
+    assert annotation.draft is not None
+    return vault.unseal(project.pk, "annotation.draft", str(annotation.pk), annotation.draft)
+
+
+def test_offline_work_is_kept_in_the_browser_and_sent_when_the_connection_is_back(
+    watched: Watched,
+):
+    case = CASES[0]  # classification: 1 Positive, 2 Negative, 3 Neutral
+    project, annotator, tasks = _open_workspace(watched, case)
+    page = watched.page
+    draft = page.locator("[data-ws=draft]")
+    banner = page.locator("[data-ws=offline]")
+    page.keyboard.press("2")
+    draft.get_by_text("Draft saved").wait_for()
+    assert banner.is_hidden()
+
+    # The connection drops: the change is kept in the tab, the banner says so.
+    page.context.set_offline(True)
+    page.keyboard.press("1")
+    banner.wait_for()
+    assert banner.get_attribute("role") == "status"
+    assert "offline" in banner.inner_text()
+    assert draft.inner_text() == "Draft kept in this browser"
+    kept = page.evaluate("Object.keys(sessionStorage)")
+    assert kept == [f"labelkeep:draft:{project.pk}:{tasks[0].pk}"]
+    page.keyboard.press("Control+Enter")
+    page.get_by_text("your answer was not sent").wait_for()
+    assert Annotation.objects.get(task=tasks[0], annotator=annotator).status == "leased"
+
+    # Back online: the kept draft goes out, the banner goes away.
+    page.context.set_offline(False)
+    banner.wait_for(state="hidden")
+    draft.get_by_text("Draft saved").wait_for()
+    assert _draft(project, annotator, tasks[0])["state"] == {"labels": ["Positive"]}
+    assert page.evaluate("Object.keys(sessionStorage)") == []
+
+    # A save the server never got is restored from the tab after a reload, then sent.
+    page.route("**/draft", lambda route: route.abort())
+    page.keyboard.press("3")
+    draft.get_by_text("Draft kept in this browser").wait_for()
+    page.unroute("**/draft")
+    page.reload()
+    _wait_for_task(watched, case, case.tasks[0])
+    assert draft.inner_text() == "Draft restored from this browser"
+    assert page.get_by_role("radio", name="Neutral").is_checked()
+    draft.get_by_text("Draft saved").wait_for()
+    assert _draft(project, annotator, tasks[0])["state"] == {"labels": ["Neutral"]}
+    page.keyboard.press("Control+Enter")
+    _wait_for_task(watched, case, case.tasks[1])
+    # The rest answered, so that no request of the page's is running while the test reads.
+    _press(watched, ["1", "Control+Enter"])
+    _wait_for_task(watched, case, case.tasks[2])
+    _press(watched, ["1", "Control+Enter"])
+    page.get_by_role("heading", name="All done").wait_for()
+    stored = Annotation.objects.get(task=tasks[0], annotator=annotator)
+    assert stored.result is not None
+    result = vault.unseal(project.pk, "annotation.result", str(stored.pk), stored.result)
+    assert result == {"labels": ["Neutral"]}
+    # The browser reports the requests that could not go out; nothing else may appear.
+    assert all("ERR_" in error or "Failed to fetch" in error for error in watched.console_errors)
+    assert watched.csp_violations() == []
+    assert watched.dialogs == []
+
+
+def test_a_models_prediction_is_the_starting_answer_in_the_order_shown(watched: Watched):
+    case = CASES[2]  # pairwise, with a strength; the sides may be exchanged for this annotator
+    admin = make_user("lead@lab.test", is_staff=True)
+    project = make_project(
+        admin, name="Prefill", task_type=case.task_type, label_schema=case.schema
+    )
+    annotator = add_member(project, make_user("annotator@lab.test"), Role.ANNOTATOR)
+    # In the task's own terms: response A ("It is 3.") is the better one, strongly.
+    predicted = make_task(
+        project,
+        case.tasks[0],
+        prediction={"result": {"choice": "a", "strength": 3}, "model": "judge <v2>"},
+    )
+    make_task(project, case.tasks[1])
+    swapped = is_swapped(
+        task_type=case.task_type,
+        label_schema=project.label_schema,
+        task_id=predicted.pk,
+        annotator_id=annotator.pk,
+    )
+    sign_in(watched, annotator.email, password_of(annotator))
+    page = watched.page
+    page.goto(f"/projects/{project.pk}/work/")
+    _wait_for_task(watched, case, case.tasks[0])
+    note = page.locator("[data-ws=prefill]")
+    assert note.inner_text().startswith("Prefilled from the model's prediction (judge <v2>)")
+    assert page.locator("[data-ws=draft]").inner_text() == "Prefilled from the model's prediction"
+    shown = "B is better" if swapped else "A is better"
+    assert page.get_by_role("radio", name=shown).is_checked()
+    assert page.get_by_role("radio", name="3").is_checked()
+    page.keyboard.press("Control+Enter")  # accepted as prefilled
+
+    _wait_for_task(watched, case, case.tasks[1])
+    assert note.count() == 0
+    assert page.locator("[data-ws=draft]").inner_text() == ""
+    _press(watched, ["t", "Control+Enter"])
+    page.get_by_role("heading", name="All done").wait_for()
+    stored = Annotation.objects.get(task=predicted, annotator=annotator)
+    assert stored.result is not None
+    result = vault.unseal(project.pk, "annotation.result", str(stored.pk), stored.result)
+    assert result == {"choice": "a", "strength": 3}
+    watched.assert_clean()
+
+
+def _point(watched: Watched, x: float, y: float) -> tuple[float, float]:
+    """A point of the image, given as fractions of its size, in the page's pixels."""
+    bounds = watched.page.locator("[data-ws=task] .ws-image").bounding_box()
+    assert bounds is not None
+    return bounds["x"] + bounds["width"] * x, bounds["y"] + bounds["height"] * y
+
+
+def _listed(x: int, y: int, w: int, h: int) -> str:
+    """A cat box as the list of boxes says it."""
+    return f"cat (at {x}%, {y}%; {w}% \N{MULTIPLICATION SIGN} {h}%)"
+
+
+def _mouse_drag(watched: Watched, start: tuple[float, float], end: tuple[float, float]) -> None:
+    mouse = watched.page.mouse
+    mouse.move(*_point(watched, *start))
+    mouse.down()
+    mouse.move(*_point(watched, *end), steps=5)
+    mouse.up()
+
+
+def test_boxes_move_and_resize_with_the_mouse_and_the_image_zooms_and_pans(watched: Watched):
+    admin = make_user("lead@lab.test", is_staff=True)
+    project = make_project(
+        admin, name="Zoom boxes", task_type=TaskType.BOXES, label_schema=BOXES_SCHEMA
+    )
+    annotator = add_member(project, make_user("annotator@lab.test"), Role.ANNOTATOR)
+    task = _image_task(project, "photo.png")
+    sign_in(watched, annotator.email, password_of(annotator))
+    page = watched.page
+    page.goto(f"/projects/{project.pk}/work/")
+    _drag(watched, (0.2, 0.2), (0.4, 0.4))  # waits for the image
+    page.keyboard.press("c")
+    boxes = page.get_by_role("list", name="Boxes")
+    assert boxes.inner_text() == _listed(20, 20, 20, 20)
+
+    # Dragged by its middle, then by its corner.
+    _mouse_drag(watched, (0.3, 0.3), (0.5, 0.6))
+    assert boxes.inner_text() == _listed(40, 50, 20, 20)
+    _mouse_drag(watched, (0.6, 0.7), (0.8, 0.9))
+    assert boxes.inner_text() == _listed(40, 50, 40, 40)
+    page.keyboard.press("Control+z")  # one drag, one step back
+    assert boxes.inner_text() == _listed(40, 50, 20, 20)
+
+    # Zoomed in twice (+, +): the image and its box are drawn twice as wide, the view scrolls.
+    image = page.locator("[data-ws=task] .ws-image")
+    box = page.locator("[data-ws=task] .ws-box").first
+    fitted, fitted_box = image.bounding_box(), box.bounding_box()
+    assert fitted is not None
+    assert fitted_box is not None
+    page.keyboard.press("+")
+    page.keyboard.press("+")
+    page.get_by_text("Zoom 200%").wait_for()
+    zoomed, zoomed_box = image.bounding_box(), box.bounding_box()
+    assert zoomed is not None
+    assert zoomed_box is not None
+    assert zoomed["width"] == pytest.approx(2 * fitted["width"], abs=2)
+    assert zoomed_box["width"] == pytest.approx(2 * fitted_box["width"], abs=2)
+    viewport = page.locator("[data-ws=task] .ws-viewport")
+    assert viewport.evaluate("v => v.scrollWidth > v.clientWidth")
+    # With no box selected (a click on the image lets go of it), the arrows pan the view.
+    corner = viewport.bounding_box()
+    assert corner is not None
+    page.mouse.click(corner["x"] + 10, corner["y"] + 10)
+    before = viewport.evaluate("v => v.scrollLeft")
+    assert before > 0  # zoomed around the middle of the view
+    page.keyboard.press("ArrowLeft")
+    assert viewport.evaluate("v => v.scrollLeft") < before
+    assert boxes.inner_text() == _listed(40, 50, 20, 20)  # the box stayed put
+    page.keyboard.press("0")
+    page.get_by_text("Zoom 100%").wait_for()
+    fitted_again = image.bounding_box()
+    assert fitted_again is not None
+    assert fitted_again["width"] == pytest.approx(fitted["width"], abs=1)
+
+    page.keyboard.press("Control+Enter")
+    page.get_by_role("heading", name="All done").wait_for()
+    stored = Annotation.objects.get(task=task, annotator=annotator)
+    assert stored.result is not None
+    result = vault.unseal(project.pk, "annotation.result", str(stored.pk), stored.result)
+    (moved,) = result["boxes"]
+    for key, value in {"x": 0.4, "y": 0.5, "w": 0.2, "h": 0.2}.items():
+        assert moved[key] == pytest.approx(value, abs=0.01), key
+    watched.assert_clean()
+
+
+def test_an_annotator_relates_two_spans_from_the_keyboard(watched: Watched):
+    schema = {**NER_SCHEMA, "relations": [{"name": "lives_in"}, {"name": "knows"}]}
+    text = "Ada lives in Paris."
+    case = Case("ner-relations", TaskType.NER, schema, [{"text": text}], [], [], marker=_text)
+    project, annotator, (task,) = _open_workspace(watched, case)
+    page = watched.page
+    relations = page.get_by_role("list", name="Relations")
+    status = page.locator("[data-ws=answer] [role=status]")
+    assert relations.inner_text() == "No relation yet."
+    # Ada (PER) and Paris (LOC), then Shift+Tab back to Ada.
+    _press(watched, ["Shift+ArrowRight"] * 3 + ["1"])
+    _press(watched, ["ArrowRight"] * 10 + ["Shift+ArrowRight"] * 5 + ["2", "Shift+Tab"])
+    # Enter, Tab, Enter, then a key that is no relation's: none is made.
+    _press(watched, ["Enter", "Tab", "Enter", "9"])
+    assert status.inner_text() == "No relation made."
+    assert relations.inner_text() == "No relation yet."
+    # Enter on Ada, Tab to Paris, Enter, 1: "lives_in".
+    _press(watched, ["Shift+Tab", "Enter", "Tab", "Enter", "1"])
+    assert relations.inner_text() == "PER “Ada” → LOC “Paris”: lives_in remove"
+    page.locator("[data-ws=draft]").get_by_text("Draft saved").wait_for()
+    page.reload()
+    relations.get_by_text("lives_in").wait_for()  # the draft keeps the spans' ids and relations
+    page.keyboard.press("Control+Enter")
+    page.get_by_role("heading", name="All done").wait_for()
+
+    annotation = Annotation.objects.get(task=task, annotator=annotator)
+    assert annotation.result is not None
+    stored = vault.unseal(project.pk, "annotation.result", str(annotation.pk), annotation.result)
+    assert stored == {
+        "spans": [
+            {"start": 0, "end": 3, "label": "PER", "id": "s1"},
+            {"start": 13, "end": 18, "label": "LOC", "id": "s2"},
+        ],
+        "relations": [{"from": "s1", "to": "s2", "label": "lives_in"}],
+    }
     watched.assert_clean()

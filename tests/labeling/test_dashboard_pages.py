@@ -12,6 +12,7 @@ from audit.models import AuditEvent
 from audit.services import Actor
 from labeling import annotations, quality, queue, review
 from labeling.models import Annotation, Decision, ReviewState, Standing, Task, TaskState
+from labeling.views_dashboard import FEEDBACK_SHOWN, HISTORY_PER_PAGE
 from projects.models import Project, Role
 from tests.conftest import add_member, make_project
 from tests.factories import make_user
@@ -189,22 +190,106 @@ def test_my_work_queries_do_not_grow_with_the_history(admin):
     assert measure(3) == measure(30)
 
 
-def test_my_work_lists_only_my_annotations_with_feedback(reviewed):
+def test_my_work_lists_only_my_annotations_without_content(reviewed):
     project, annotator, reviewer, _manager, done = reviewed
     other = add_member(project, make_user("other@lab.test"), Role.ANNOTATOR)
     theirs = _submit(project, other, 1)[0]
     html = browser(annotator).get(page(project, "me/")).content.decode()
+    table = html.split('data-dash="history"', 1)[1]
     for annotation in done:
-        assert f'data-annotation="{annotation.pk}"' in html
+        assert f'data-annotation="{annotation.pk}"' in table
     assert str(theirs.pk) not in html
-    assert "Rejected" in html
-    assert "Accepted" in html
-    assert "1 note" in html
-    # Ids, states and times only: never the comment or the result.
-    assert "second sentence" not in html
-    assert "Positive" not in html.split('data-dash="history"', 1)[1]
+    assert "Rejected" in table
+    assert "Accepted" in table
+    assert "1 note" in table
+    # Ids, states and times only in the table: never the comment or the result.
+    assert "second sentence" not in table
+    assert "Positive" not in table
     assert other.email not in html
     assert reviewer.email not in html.split("<main", 1)[1]
+    # Each submitted answer links to itself in the workspace's own mode.
+    for annotation in done:
+        assert f"/projects/{project.pk}/work/?task={annotation.task_id}" in table
+
+
+def _last_seq() -> int:
+    return AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+
+
+def test_my_work_shows_the_reviewers_feedback_as_text_and_records_reading_it(reviewed):
+    project, annotator, reviewer, _manager, done = reviewed
+    rejected = done[1]
+    actor = Actor.system(user=reviewer)
+    annotations.comment_add(
+        actor=actor, project=project, annotation=rejected, body="<script>alert(1)</script> too"
+    )
+    annotations.comment_add(
+        actor=Actor.system(user=annotator), project=project, annotation=rejected, body="Fixed?"
+    )
+    before = _last_seq()
+    html = browser(annotator).get(page(project, "me/")).content.decode()
+    part = html.split('data-dash="feedback"', 1)[1].split('data-dash="history"', 1)[0]
+    # Only the rejected answer has notes (the acceptance had no comment), oldest note first.
+    assert part.count("data-feedback=") == 1
+    assert f'data-feedback="{rejected.pk}"' in part
+    notes = [part.index(text) for text in ("second sentence", "alert(1)", "Fixed?")]
+    assert notes == sorted(notes)
+    assert "Reviewer · Rejected" in part
+    assert "You · " in part
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; too" in part
+    assert "<script>alert(1)" not in html
+    assert reviewer.email not in part
+    assert f"/projects/{project.pk}/work/?task={rejected.task_id}" in part
+    assert "Revise or reply" in part
+    # Read as the API reads it: one annotation.read for the answer shown, by the annotator.
+    events = list(AuditEvent.objects.filter(seq__gt=before).values_list("action", "object_id"))
+    assert events == [("annotation.read", str(rejected.pk))]
+    assert AuditEvent.objects.get(seq__gt=before).actor_id == annotator.pk
+
+
+def test_my_work_shows_no_feedback_of_others_and_none_on_later_pages(reviewed):
+    project, annotator, _reviewer, _manager, _done = reviewed
+    other = add_member(project, make_user("other@lab.test"), Role.ANNOTATOR)
+    html = browser(other).get(page(project, "me/")).content.decode()
+    assert "second sentence" not in html
+    assert "No feedback yet" in html
+    make_texts(project, HISTORY_PER_PAGE)
+    _submit(project, annotator, HISTORY_PER_PAGE)
+    html = browser(annotator).get(page(project, "me/?page=2")).content.decode()
+    assert "Page 2 of 2" in html
+    assert "second sentence" not in html
+    assert 'data-dash="feedback"' not in html
+
+
+def _noted(admin: Any, count: int) -> tuple[Project, Any]:
+    project = make_project(admin, name=f"Noted {count}", review_required=True)
+    person = add_member(project, make_user(f"noted{count}@lab.test"), Role.ANNOTATOR)
+    reviewer = add_member(project, make_user(f"rev{count}@lab.test"), Role.REVIEWER)
+    make_texts(project, count)
+    for annotation in _submit(project, person, count):
+        review.review_decide(
+            actor=Actor.system(user=reviewer),
+            project=project,
+            annotation_id=annotation.pk,
+            decision=Decision.REJECT,
+            comment=f"Note on {annotation.pk}",
+        )
+    return project, person
+
+
+def test_my_work_opens_at_most_the_newest_feedback_and_its_queries_are_bounded(admin):
+    def measure(count: int) -> tuple[int, int]:
+        project, person = _noted(admin, count)
+        client = browser(person)
+        client.get(page(project, "me/"))
+        with CaptureQueriesContext(connection) as captured:
+            html = client.get(page(project, "me/")).content.decode()
+        return len(captured), html.count("data-feedback=")
+
+    few, more = measure(FEEDBACK_SHOWN + 1), measure(FEEDBACK_SHOWN + 4)
+    assert few == more
+    assert few[1] == FEEDBACK_SHOWN
+    assert measure(3)[1] == 3
 
 
 def test_my_work_is_paginated_by_fifty(lab):
@@ -262,10 +347,14 @@ def test_only_managers_pause_and_only_members(lab):
     assert not Standing.objects.filter(project=lab.project, paused_at__isnull=False).exists()
 
 
-def test_the_pages_record_nothing(reviewed):
-    project, annotator, reviewer, manager, _done = reviewed
+def test_the_dashboard_records_nothing_and_my_work_only_the_feedback_it_opens(reviewed):
+    project, annotator, reviewer, manager, done = reviewed
     before = AuditEvent.objects.count()
     browser(manager).get(page(project, "dashboard/"))
     browser(reviewer).get(page(project, "dashboard/"))
-    browser(annotator).get(page(project, "me/"))
+    browser(reviewer).get(page(project, "me/"))  # nothing of theirs was reviewed
     assert AuditEvent.objects.count() == before
+    last = _last_seq()
+    browser(annotator).get(page(project, "me/"))
+    events = AuditEvent.objects.filter(seq__gt=last).values_list("action", "object_id")
+    assert list(events) == [("annotation.read", str(done[1].pk))]

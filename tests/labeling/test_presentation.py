@@ -66,6 +66,18 @@ def test_not_swapped_or_another_type_passes_everything_through():
     )
 
 
+@pytest.mark.parametrize(("stored", "shown"), [("a", "b"), ("b", "a"), ("tie", "tie")])
+def test_a_predictions_result_is_shown_with_its_choice_exchanged(stored, shown):
+    prediction = {"result": {"choice": stored, "strength": 2}, "model": "judge-1", "score": 0.7}
+    _data, presented = present(task_type=PAIRWISE, data=DATA, result=prediction, swapped=True)
+    assert presented == {
+        "result": {"choice": shown, "strength": 2},
+        "model": "judge-1",
+        "score": 0.7,
+    }
+    assert prediction["result"] == {"choice": stored, "strength": 2}
+
+
 def test_a_prediction_without_a_plain_choice_is_shown_as_it_is():
     for prediction in ({"choice": ["a"]}, {"score": 0.9}):
         _data, shown = present(task_type=PAIRWISE, data=DATA, result=prediction, swapped=True)

@@ -11,6 +11,7 @@ from labeling.views import SUPPORTED_TYPES
 from projects.models import Role, TaskType
 from tests.conftest import add_member, make_project
 from tests.factories import make_user
+from tests.labeling.work import make_task
 
 pytestmark = pytest.mark.django_db
 
@@ -160,3 +161,39 @@ def test_the_project_page_links_the_review_for_reviewers_only(lab):
     link = f'href="{_review_url(lab.project)}"'
     assert link in _client(lab.reviewer).get(f"/projects/{lab.project.pk}/").content.decode()
     assert link not in _client(lab.annotator).get(f"/projects/{lab.project.pk}/").content.decode()
+
+
+# --- One's own answer (?task=) -----------------------------------------------------------------
+
+
+def test_a_task_id_opens_the_shell_in_the_own_mode_and_records_nothing(lab):
+    task = make_task(lab.project, {"text": "mine"})
+    before = AuditEvent.objects.count()
+    response = _client(lab.annotator).get(f"{_url(lab.project)}?task={task.pk}")
+    assert response.status_code == 200
+    config = _config(response)
+    assert (config["mode"], config["task_id"]) == ("own", str(task.pk))
+    assert config["mine_url"] == f"/projects/{lab.project.pk}/me/"
+    html = response.content.decode()
+    assert 'data-ws="reply"' in html
+    assert 'data-ws="revise"' in html
+    assert 'data-ws="skip"' not in html
+    assert 'data-ws="accept"' not in html
+    # The page only passes the id on: whether the caller may open it is the API's answer.
+    assert AuditEvent.objects.count() == before
+
+
+def test_the_own_mode_needs_a_task_id_and_the_annotate_role(lab):
+    url = f"{_url(lab.project)}?task="
+    assert _client(lab.annotator).get(f"{url}not-an-id").status_code == 400
+    assert _client(lab.annotator).get(url).status_code == 400
+    task = make_task(lab.project, {"text": "theirs"})
+    assert _client(lab.viewer).get(f"{url}{task.pk}").status_code == 403
+    assert _client(lab.outsider).get(f"{url}{task.pk}").status_code == 404
+
+
+def test_the_queue_mode_has_no_task_and_an_offline_banner(lab):
+    response = _client(lab.annotator).get(_url(lab.project))
+    config = _config(response)
+    assert (config["mode"], config["task_id"]) == ("annotate", None)
+    assert 'data-ws="offline" role="status"' in response.content.decode()

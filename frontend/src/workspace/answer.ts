@@ -18,10 +18,12 @@ import type {
   NerState,
   PairwiseSchema,
   PairwiseState,
+  Relation,
   RubricSchema,
   RubricState,
   Scale,
   Schema,
+  Span,
   TaskType,
 } from "./types";
 
@@ -108,12 +110,27 @@ export function draftOf(state: AnswerState): Record<string, unknown> {
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
-function nerState(spans: unknown): NerState | null {
+function nerState(spans: unknown, relations: unknown): NerState | null {
   if (!Array.isArray(spans)) return null;
   const ok = spans.every(
-    (s) => isObject(s) && Number.isInteger(s["start"]) && Number.isInteger(s["end"]) && typeof s["label"] === "string",
+    (s) =>
+      isObject(s) &&
+      Number.isInteger(s["start"]) &&
+      Number.isInteger(s["end"]) &&
+      typeof s["label"] === "string" &&
+      (s["id"] === undefined || typeof s["id"] === "string"),
   );
-  return ok ? { spans: (spans as NerState["spans"]).map(({ start, end, label }) => ({ start, end, label })) } : null;
+  if (!ok) return null;
+  const out: NerState = {
+    spans: (spans as Span[]).map(({ start, end, label, id }) => (id === undefined ? { start, end, label } : { start, end, label, id })),
+  };
+  const links = Array.isArray(relations)
+    ? relations.filter(
+        (r): r is Relation => isObject(r) && typeof r["from"] === "string" && typeof r["to"] === "string" && typeof r["label"] === "string",
+      )
+    : [];
+  if (links.length > 0) out.relations = links.map(({ from, to, label }) => ({ from, to, label }));
+  return out;
 }
 
 /** The state a saved draft holds, if it is one this workspace wrote for this type; else null. */
@@ -126,7 +143,7 @@ export function stateFromDraft(type: TaskType, draft: unknown): AnswerState | nu
         ? { labels: state["labels"] as string[] }
         : null;
     case "ner":
-      return nerState(state["spans"]);
+      return nerState(state["spans"], state["relations"]);
     case "pairwise": {
       const choice = state["choice"];
       const strength = state["strength"];
@@ -258,6 +275,12 @@ function freeTextResult(schema: FreeTextSchema, state: FreeTextState): Built {
   return { ok: true, result: { text: state.text } };
 }
 
+function nerResult(state: NerState): Record<string, unknown> {
+  const result: Record<string, unknown> = { spans: state.spans.map((s) => ({ ...s })) };
+  if (state.relations && state.relations.length > 0) result["relations"] = state.relations.map((r) => ({ ...r }));
+  return result;
+}
+
 export function buildResult(
   type: TaskType,
   schema: Schema,
@@ -267,7 +290,7 @@ export function buildResult(
   switch (type) {
     case "ner":
       // No span is an answer too: a text may name nothing.
-      return { ok: true, result: { spans: (state as NerState).spans.map((s) => ({ ...s })) } };
+      return { ok: true, result: nerResult(state as NerState) };
     case "classification":
       return classificationResult(schema as ClassificationSchema, state as ClassificationState);
     case "pairwise":

@@ -1,7 +1,7 @@
 // The work API as the workspace uses it, with the session cookie and the CSRF token like the
 // other pages' scripts. Errors carry the API's own message ({"error": {"code", "message"}}).
 
-import type { ReviewWork, Work } from "./types";
+import type { AnnotationDetail, AnnotationInfo, Note, ReviewWork, Work } from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -41,7 +41,12 @@ export class Api {
   private call(method: string, path: string, body?: unknown, keepalive = false): Promise<unknown> {
     // A save as the page is left cannot wait for its turn: the page is going away.
     if (keepalive) return this.send(method, path, body, true);
-    const run = this.chain.then(() => this.send(method, path, body, false));
+    return this.inTurn(() => this.send(method, path, body, false));
+  }
+
+  /** Run a request after those already asked for. */
+  private inTurn<T>(request: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(request);
     this.chain = run.catch(() => undefined);
     return run;
   }
@@ -99,8 +104,13 @@ export class Api {
     await this.call("POST", `tasks/${taskId}/skip`, { reason, note });
   }
 
-  /** A box task's image, as a blob for an object URL (the API answers with the image itself). */
-  async image(taskId: string): Promise<Blob> {
+  /** A box task's image, as a blob for an object URL (the API answers with the image itself).
+   *  In turn like the rest: the image is asked for as the task appears, before the prefetch. */
+  image(taskId: string): Promise<Blob> {
+    return this.inTurn(() => this.fetchImage(taskId));
+  }
+
+  private async fetchImage(taskId: string): Promise<Blob> {
     let response: Response;
     try {
       response = await fetch(`${this.base}tasks/${taskId}/image`, { credentials: "same-origin", cache: "no-store" });
@@ -109,6 +119,23 @@ export class Api {
     }
     if (!response.ok) throw apiError(response.status, await response.text());
     return response.blob();
+  }
+
+  // --- One's own answer: its feedback, replies and revisions ------------------------------------
+
+  /** The annotation in full: result, reviews with their comments, comments (audited). */
+  async annotation(taskId: string, annotationId: string): Promise<AnnotationDetail> {
+    return (await this.call("GET", `tasks/${taskId}/annotations/${annotationId}`)) as AnnotationDetail;
+  }
+
+  async comment(taskId: string, annotationId: string, body: string): Promise<Note> {
+    return (await this.call("POST", `tasks/${taskId}/annotations/${annotationId}/comments`, { body })) as Note;
+  }
+
+  /** A new revision of one's submitted answer; a rejected one goes back to review. */
+  async revise(taskId: string, annotationId: string, result: unknown, timeSpent: number): Promise<AnnotationInfo> {
+    const body = { result, time_spent: timeSpent };
+    return (await this.call("PATCH", `tasks/${taskId}/annotations/${annotationId}`, body)) as AnnotationInfo;
   }
 
   // --- Review ---------------------------------------------------------------------------------

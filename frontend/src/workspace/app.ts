@@ -3,43 +3,29 @@
 
 import { buildResult, draftOf, emptyState, stateFromDraft } from "./answer";
 import { Api, ApiError } from "./api";
-import { boxesView } from "./boxes";
-import { chatView } from "./chat";
-import { classificationView } from "./classification";
 import { Debounced } from "./debounce";
 import { h, required } from "./dom";
-import { freeTextView } from "./freetext";
 import { History } from "./history";
 import { commandFor, isTextField, shortcuts, type Command, type Mode } from "./keys";
 import { helpOverlay, skipQuestion, type Overlay, type SkipQuestion } from "./overlays";
-import { nerView } from "./ner";
-import { pairwiseView } from "./pairwise";
-import { rubricView } from "./rubric";
+import { isOffline, LocalDrafts, OFFLINE, OFFLINE_SUBMIT, sessionStore } from "./offline";
+import { prefillFrom, type Prefill } from "./prefill";
 import { formatClock, savedAgo, secondsBetween } from "./time";
 import type { AnswerState, Config, Work } from "./types";
 import type { View, ViewContext } from "./view";
+import { viewFor } from "./views";
 
 /** How long after the last change a draft is saved. */
 export const DRAFT_DELAY_MS = 1000;
+const PREFILLED = "Prefilled from the model's prediction";
+/** How often a draft kept in the browser is tried again (and at once when the browser is back online). */
+export const RETRY_MS = 5000;
 
-/** The view of the project's task type (the review mode shows the same views). */
-export function viewFor(config: Config, context: ViewContext): View {
-  switch (config.task_type) {
-    case "classification":
-      return classificationView(context as never);
-    case "ner":
-      return nerView(context as never);
-    case "pairwise":
-      return pairwiseView(context as never);
-    case "rubric":
-      return rubricView(context as never);
-    case "free_text":
-      return freeTextView(context as never);
-    case "chat":
-      return chatView(context as never);
-    case "boxes":
-      return boxesView(context as never);
-  }
+
+/** Says, above the answer, that it starts from a model's prediction (and which model). */
+function prefillNote(prefill: Prefill): HTMLElement {
+  const model = prefill.model ? ` (${prefill.model})` : "";
+  return h("p", { class: "message ws-prefill", "data-ws": "prefill" }, `${PREFILLED}${model}: check it, change what is wrong, then submit.`);
 }
 
 export class Workspace {
@@ -48,6 +34,8 @@ export class Workspace {
   private readonly skip: SkipQuestion;
   private readonly drafts = new Debounced(() => void this.saveDraft(), DRAFT_DELAY_MS);
   private readonly el: Record<string, HTMLElement>;
+  private readonly local: LocalDrafts;
+  private offline = false;
   private work: Work | null = null;
   private view: View | null = null;
   private history = new History<AnswerState>({ labels: [] });
@@ -64,10 +52,11 @@ export class Workspace {
     private readonly config: Config,
   ) {
     this.api = new Api(config.api, root.dataset.csrf ?? "");
-    const names = ["task", "answer", "error", "timer", "count", "draft", "submit", "skip", "undo", "redo"];
+    const names = ["task", "answer", "error", "offline", "timer", "count", "draft", "submit", "skip", "undo", "redo"];
     this.el = Object.fromEntries(names.map((n) => [n, required<HTMLElement>(root, `[data-ws=${n}]`)]));
     this.help = helpOverlay(root, shortcuts(config.task_type, config.label_schema));
     this.skip = skipQuestion(root, config.skip_reasons, (reason) => void this.skipWith(reason));
+    this.local = new LocalDrafts(sessionStore(), config.project.id);
     this.bind();
   }
 
@@ -79,6 +68,8 @@ export class Workspace {
     this.el["undo"]!.addEventListener("click", () => this.undo(false));
     this.el["redo"]!.addEventListener("click", () => this.undo(true));
     window.setInterval(() => this.tick(), 1000);
+    window.setInterval(() => this.retry(), RETRY_MS);
+    window.addEventListener("online", () => this.retry());
     // A change not yet saved goes out as the page is left (a reload keeps it).
     window.addEventListener("pagehide", () => {
       if (this.drafts.pending) {
@@ -153,8 +144,14 @@ export class Workspace {
 
   private show(work: Work): void {
     this.work = work;
-    const restored = stateFromDraft(this.config.task_type, work.draft);
-    const state = restored ?? emptyState(this.config.task_type, work.data, this.config.label_schema);
+    const { task_type: type, label_schema: schema } = this.config;
+    // A draft kept in this browser while offline, if newer than the server's, comes first.
+    const kept = this.local.newer(work.task_id, work.annotation.draft_saved_at);
+    const fromBrowser = kept ? stateFromDraft(type, kept.draft) : null;
+    const restored = fromBrowser ?? stateFromDraft(type, work.draft);
+    // A model's prediction is the starting point of a task not yet worked on (its draft wins).
+    const prefill = restored ? null : prefillFrom(type, schema, work.data, work.prediction);
+    const state = restored ?? prefill?.state ?? emptyState(type, work.data, schema);
     this.history = new History(state);
     const context: ViewContext = {
       schema: this.config.label_schema,
@@ -166,14 +163,21 @@ export class Workspace {
     this.view?.dispose?.();
     this.view = viewFor(this.config, context);
     this.el["task"]!.replaceChildren(this.view.content);
-    this.el["answer"]!.replaceChildren(this.view.answer);
+    this.el["answer"]!.replaceChildren(prefill ? prefillNote(prefill) : "", this.view.answer);
     this.view.show(state);
     this.view.focus();
     this.shownAt = this.lastSaveAt = performance.now();
     this.savedAt = null;
-    this.el["draft"]!.textContent = restored ? "Draft restored" : "";
+    this.el["draft"]!.textContent = fromBrowser
+      ? "Draft restored from this browser"
+      : restored
+        ? "Draft restored"
+        : prefill
+          ? PREFILLED
+          : "";
     this.setIdle(false);
     this.tick();
+    if (fromBrowser) this.drafts.schedule(); // the server has not got it yet
     performance.mark("labelkeep:task-shown");
   }
 
@@ -218,6 +222,7 @@ export class Workspace {
         return this.fail(again);
       }
     }
+    this.setOffline(null);
     if (work === null) return this.showDone();
     this.show(work);
     // After a reload the person may already hold a prefetched task: take that one first.
@@ -226,6 +231,7 @@ export class Workspace {
   }
 
   private fail(error: unknown): void {
+    if (isOffline(error)) this.setOffline(OFFLINE);
     this.showError(error);
     this.view?.dispose?.();
     this.work = null;
@@ -291,13 +297,20 @@ export class Workspace {
     this.el["draft"]!.textContent = "Saving draft…";
     this.saving = this.api.saveDraft(work.task_id, draft, spent, keepalive).then(
       () => {
+        this.local.drop(work.task_id);
         if (this.work !== work) return;
+        this.setOffline(null);
         this.savedAt = Date.now();
         this.el["draft"]!.textContent = "Draft saved";
       },
       (error: unknown) => {
         if (this.work !== work) return;
         this.lastSaveAt -= spent * 1000; // not counted by the server: counted with the next save
+        if (isOffline(error) && this.local.keep(work.task_id, draft, Date.now())) {
+          if (!this.offline) this.setOffline(OFFLINE);
+          this.el["draft"]!.textContent = "Draft kept in this browser";
+          return;
+        }
         this.el["draft"]!.textContent = `Draft not saved: ${error instanceof Error ? error.message : error}`;
       },
     );
@@ -327,6 +340,8 @@ export class Workspace {
 
   /** Send the answer (or the skip), then show the prefetched task at once. */
   private async finish(send: () => Promise<void>, kind: "submitted" | "skipped"): Promise<void> {
+    const work = this.work;
+    if (!work) return;
     this.busy = true;
     performance.mark("labelkeep:submit");
     this.drafts.cancel();
@@ -335,6 +350,10 @@ export class Workspace {
       await send();
     } catch (error) {
       this.busy = false;
+      if (isOffline(error)) {
+        this.local.keep(work.task_id, draftOf(this.history.state), Date.now());
+        return this.setOffline(OFFLINE_SUBMIT);
+      }
       this.showError(error);
       // The slot went to someone else: this task cannot be answered any more.
       if (error instanceof ApiError && error.code === "lease_expired")
@@ -342,6 +361,7 @@ export class Workspace {
       return;
     }
     this.clearError();
+    this.local.drop(work.task_id);
     this.done[kind] += 1;
     this.el["count"]!.textContent = `${this.done.submitted} submitted, ${this.done.skipped} skipped in this session`;
     const next = this.next ?? this.api.next(true);
@@ -352,6 +372,19 @@ export class Workspace {
   }
 
   // --- Feedback -------------------------------------------------------------------------------
+
+  /** The offline banner: shown with `message`, or (null) taken down once a request went through. */
+  private setOffline(message: string | null): void {
+    this.offline = message !== null;
+    const banner = this.el["offline"]!;
+    banner.textContent = message ?? "";
+    banner.hidden = message === null;
+  }
+
+  /** While offline, try the kept draft again (every few seconds, and when the browser is back). */
+  private retry(): void {
+    if (this.offline && this.work && !this.busy && !this.drafts.pending) void this.saveDraft();
+  }
 
   private showError(error: unknown): void {
     const box = this.el["error"]!;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { buildResult, stateFromDraft, draftOf } from "./answer";
-import { arrow, boxesFrom, fromDrag, minSize, normalize, nudge, resize, stepBox, toNormal } from "./boxmath";
+import { arrow, boxesFrom, dragCorner, dragMove, fromDrag, keepAnchor, minSize, normalize, nudge, resize, stepBox, toNormal, zoomStep } from "./boxmath";
 import type { Box } from "./types";
 
 const box = (x: number, y: number, w: number, h: number, label = "cat"): Box => ({ x, y, w, h, label });
@@ -106,5 +106,36 @@ describe("drafts and results", () => {
       result: { boxes: [box(0.95, 0.1, 0.05, 0.2)] },
     });
     expect(buildResult("boxes", schema, { boxes: [] })).toEqual({ ok: true, result: { boxes: [] } });
+  });
+});
+
+describe("the mouse on a box", () => {
+  it("moves it by the drag, kept whole inside the image", () => {
+    expect(dragMove(box(0.2, 0.2, 0.2, 0.2), { x: 0.3, y: 0.3 }, { x: 0.4, y: 0.25 }, 0.05)).toEqual(box(0.3, 0.15, 0.2, 0.2));
+    expect(dragMove(box(0.2, 0.2, 0.2, 0.2), { x: 0.3, y: 0.3 }, { x: 1, y: 1 }, 0.05)).toEqual(box(0.8, 0.8, 0.2, 0.2));
+  });
+
+  it("resizes it by its corner, never below min_size nor past the image", () => {
+    expect(dragCorner(box(0.2, 0.2, 0.2, 0.2), { x: 0.5, y: 0.7 }, 0.05)).toEqual(box(0.2, 0.2, 0.3, 0.5));
+    expect(dragCorner(box(0.2, 0.2, 0.2, 0.2), { x: 0.1, y: 0.1 }, 0.05)).toEqual(box(0.2, 0.2, 0.05, 0.05));
+    expect(dragCorner(box(0.2, 0.2, 0.2, 0.2), { x: 1, y: 1 }, 0.05)).toEqual(box(0.2, 0.2, 0.8, 0.8));
+  });
+});
+
+describe("zoom", () => {
+  it("steps through the levels and stops at either end", () => {
+    expect(zoomStep(1, 1)).toBe(1.5);
+    expect(zoomStep(1.5, 1)).toBe(2);
+    expect(zoomStep(8, 1)).toBe(8);
+    expect(zoomStep(2.5, -1)).toBe(2);
+    expect(zoomStep(1, -1)).toBe(1);
+  });
+
+  it("keeps the point under the pointer where it was", () => {
+    // 100 px into a 400 px image, scrolled by 50, pointer at 50: at 800 px it is 200 px in.
+    expect(keepAnchor(50, 50, 400, 800)).toBe(150);
+    expect(keepAnchor(0, 0, 400, 800)).toBe(0);
+    expect(keepAnchor(300, 100, 800, 400)).toBe(100);
+    expect(keepAnchor(10, 10, 0, 400)).toBe(0);
   });
 });

@@ -104,3 +104,29 @@ export function boxesResult(schema: BoxesSchema, state: BoxesState): { ok: true;
   const least = minSize(schema);
   return { ok: true, result: { boxes: state.boxes.map((box) => normalize(box, least)) } };
 }
+
+/** The box dragged by the pointer from `from` to `to` (its size kept, stopped at the edges). */
+export function dragMove(box: Box, from: Point, to: Point, least: number): Box {
+  return nudge(box, to.x - from.x, to.y - from.y, least);
+}
+
+/** The box with its bottom-right corner dragged to `to` (its top-left kept, at least `least`). */
+export function dragCorner(box: Box, to: Point, least: number): Box {
+  return normalize({ ...box, w: clamp(to.x - box.x, least, 1 - box.x), h: clamp(to.y - box.y, least, 1 - box.y) }, least);
+}
+
+/** The zoom levels of the image (1 is the image fitted to the screen). */
+export const ZOOMS = [1, 1.5, 2, 3, 4, 6, 8];
+
+/** The next zoom level in (`+1`) or out (`-1`) from `zoom`, within ZOOMS. */
+export function zoomStep(zoom: number, direction: 1 | -1): number {
+  if (direction > 0) return ZOOMS.find((z) => z > zoom + 1e-9) ?? ZOOMS[ZOOMS.length - 1]!;
+  return [...ZOOMS].reverse().find((z) => z < zoom - 1e-9) ?? ZOOMS[0]!;
+}
+
+/** Where to scroll so that the point of the content under `anchor` (viewport pixels) stays under
+ *  it when the content grows from `before` to `after` pixels wide (or high). */
+export function keepAnchor(scroll: number, anchor: number, before: number, after: number): number {
+  if (before <= 0) return 0;
+  return Math.max(0, ((scroll + anchor) * after) / before - anchor);
+}

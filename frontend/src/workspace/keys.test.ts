@@ -36,6 +36,9 @@ describe("the keyboard map", () => {
     // Up and down move a selected box; a view without boxes leaves them to the browser.
     expect(commandFor(key("ArrowDown", { shift: true }), "work")).toEqual({ kind: "nav", key: "ArrowDown", shift: true });
     expect(commandFor(key("PageDown"), "work")).toBeNull();
+    // Enter goes to the view (NER: relations), which leaves it to the browser if it has no use for it.
+    expect(commandFor(key("Enter"), "work")).toEqual({ kind: "nav", key: "Enter", shift: false });
+    expect(commandFor(key("Enter", { typing: true }), "work")).toBeNull();
     expect(commandFor(key("x", { alt: true }), "work")).toBeNull();
   });
 

@@ -41,7 +41,7 @@ export interface Nav {
   shift: boolean;
 }
 
-const NAV_KEYS = new Set(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End", "Tab", "Delete", "Backspace"]);
+const NAV_KEYS = new Set(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End", "Tab", "Delete", "Backspace", "Enter"]);
 
 /** The navigation command of a key, if it is one, outside text fields. */
 export function navFor(input: KeyInput): Nav | null {
@@ -116,7 +116,16 @@ function nerKeys(schema: NerSchema): Shortcut[] {
     ["Shift+← / Shift+→", "Select text from the caret"],
     ["Tab / Shift+Tab", "Next / previous span"],
     ["Delete", "Remove the selected span"],
+    ...relationKeys(schema),
   ];
+}
+
+function relationKeys(schema: NerSchema): Shortcut[] {
+  const kinds = schema.relations ?? [];
+  if (kinds.length === 0) return [];
+  const out: Shortcut[] = [["Enter", "On the selected span: start a relation from it; on another: end it there"]];
+  if (kinds.length > 1) out.push([rangeText(kinds.slice(0, 9).map((_, i) => String(i + 1))), "Then pick the relation's label"]);
+  return out;
 }
 
 function pairwiseKeys(schema: PairwiseSchema): Shortcut[] {
@@ -160,12 +169,15 @@ function chatKeys(schema: ChatSchema): Shortcut[] {
 
 function boxKeys(schema: BoxesSchema): Shortcut[] {
   return [
-    ["(drag)", "Draw a box on the image with the mouse"],
+    ["(drag)", "Draw a box on the image; drag a box to move it, its corner to resize it"],
     ...[...labelKeys(schema)].map(([key, name]): Shortcut => [key.toUpperCase(), `Label the selected box “${name}” (none selected: a new box in the middle)`]),
     ["Tab / Shift+Tab", "Next / previous box"],
     ["Arrows", "Move the selected box (1% a press)"],
     ["Shift+Arrows", "Resize the selected box (→ ↓ grow, ← ↑ shrink)"],
     ["Delete", "Remove the selected box"],
+    ["+ / −", "Zoom in / out (or Ctrl+wheel, around the pointer)"],
+    ["0", "Fit the image to the screen again"],
+    ["Arrows", "Zoomed, with no box selected: move the view (or the wheel, or drag with the middle button)"],
   ];
 }
 

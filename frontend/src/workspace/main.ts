@@ -2,6 +2,7 @@
 // settings come from a JSON block that never runs (json_script).
 
 import { Workspace } from "./app";
+import { OwnWorkspace } from "./own";
 import { ReviewWorkspace } from "./review";
 import type { Config } from "./types";
 
@@ -11,6 +12,7 @@ function init(): void {
   if (!root || !source) return;
   const config = JSON.parse(source.textContent ?? "{}") as Config;
   if (config.mode === "review") void new ReviewWorkspace(root, config).start();
+  else if (config.mode === "own") void new OwnWorkspace(root, config).start();
   else void new Workspace(root, config).start();
 }
 

@@ -1,8 +1,40 @@
 // The help overlay (every shortcut) and the skip question (one key per reason). Both are small
-// dialogs over the workspace that give the focus back where it was when they close.
+// modal dialogs over the workspace: while one is open, Tab and Shift+Tab go round its own
+// controls only (the page behind is out of reach, as aria-modal says), Esc closes it (the
+// workspace's keyboard map), and closing gives the focus back where it was.
 
 import { h, kbd, required } from "./dom";
 import { reasonKeys, type Shortcut } from "./keys";
+
+const FOCUSABLE = [
+  "a[href]",
+  "button:not([disabled])",
+  "input:not([disabled]):not([type=hidden])",
+  "select:not([disabled])",
+  "textarea:not([disabled])",
+  "[tabindex]:not([tabindex='-1'])",
+].join(", ");
+
+/** The controls inside `root` that Tab stops at, in document order (hidden ones left out). */
+export function focusables(root: HTMLElement): HTMLElement[] {
+  return [...root.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((element) => {
+    const hidden = element.closest("[hidden]");
+    return hidden === null || hidden.contains(root); // hidden inside the dialog: not a stop
+  });
+}
+
+/** Where Tab (or Shift+Tab) from `active` goes among `items`, wrapping at either end; null when
+ *  the browser's own order already stays inside. */
+export function trapTarget(items: readonly HTMLElement[], active: Element | null, back: boolean): HTMLElement | null {
+  const first = items[0];
+  const last = items[items.length - 1];
+  if (!first || !last) return null;
+  const at = active instanceof HTMLElement ? items.indexOf(active) : -1;
+  if (at < 0) return back ? last : first;
+  if (back && at === 0) return last;
+  if (!back && at === items.length - 1) return first;
+  return null;
+}
 
 export class Overlay {
   private returnTo: HTMLElement | null = null;
@@ -10,7 +42,19 @@ export class Overlay {
   constructor(
     readonly element: HTMLElement,
     private readonly first: () => HTMLElement | null,
-  ) {}
+  ) {
+    // On the document and first (capture), so a focus that slipped out is brought back too.
+    document.addEventListener("keydown", (event) => this.trap(event), true);
+  }
+
+  private trap(event: KeyboardEvent): void {
+    if (event.key !== "Tab" || !this.open || !this.element.isConnected) return;
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    const items = focusables(this.element);
+    const target = items.length === 0 ? null : trapTarget(items, document.activeElement, event.shiftKey);
+    if (items.length === 0 || target) event.preventDefault();
+    target?.focus();
+  }
 
   get open(): boolean {
     return !this.element.hidden;

@@ -5,7 +5,7 @@
 
 import { buildResult, emptyState, stateFromResult } from "./answer";
 import { Api, ApiError, type Decision } from "./api";
-import { viewFor } from "./app";
+import { viewFor } from "./views";
 import { h, required } from "./dom";
 import { History } from "./history";
 import { isTextField } from "./keys";
@@ -146,6 +146,7 @@ export class ReviewWorkspace {
     this.shownAt = performance.now();
     this.setCorrecting(false);
     this.tick();
+    performance.mark("labelkeep:review-shown");
   }
 
   /** Nothing to review (or the queue failed): say so, with a button to ask again. */

@@ -1,6 +1,6 @@
 import { buildResult, stateFromDraft, draftOf } from "./answer";
-import { commandFor, type KeyInput } from "./keys";
-import { addSpan, relabel, removeSpan, segments, stepSpan, toCodePoint, toUtf16 } from "./spans";
+import { commandFor, shortcuts, type KeyInput } from "./keys";
+import { addRelation, addSpan, relabel, removeRelation, removeSpan, segments, spanIndex, stepSpan, toCodePoint, toUtf16, withId } from "./spans";
 import type { NerSchema } from "./types";
 
 const SCHEMA: NerSchema = { labels: [{ name: "PER" }, { name: "LOC" }] };
@@ -106,5 +106,63 @@ describe("the keys of spans", () => {
     expect(commandFor(key("Delete"), "work")).toEqual({ kind: "nav", key: "Delete", shift: false });
     expect(commandFor(key("ArrowLeft", { typing: true }), "work")).toBeNull();
     expect(commandFor(key("Tab"), "help")).toBeNull();
+  });
+});
+
+describe("relations between spans", () => {
+  const LINKED: NerSchema = { ...SCHEMA, relations: [{ name: "lives_in" }, { name: "knows" }] };
+  const two = { spans: [{ start: 0, end: 3, label: "PER" }, { start: 10, end: 15, label: "LOC" }] };
+
+  it("give the spans ids as they need them, and keep them", () => {
+    const made = addRelation(two, 0, 1, "lives_in");
+    expect(made).toEqual({
+      ok: true,
+      state: {
+        spans: [{ start: 0, end: 3, label: "PER", id: "s1" }, { start: 10, end: 15, label: "LOC", id: "s2" }],
+        relations: [{ from: "s1", to: "s2", label: "lives_in" }],
+      },
+    });
+    if (!made.ok) return;
+    const again = addRelation(made.state, 1, 0, "knows");
+    expect(again.ok && again.state.relations).toEqual([
+      { from: "s1", to: "s2", label: "lives_in" },
+      { from: "s2", to: "s1", label: "knows" },
+    ]);
+    expect(withId({ spans: [{ start: 0, end: 1, label: "PER", id: "s1" }, { start: 2, end: 3, label: "PER" }] }, 1).id).toBe("s2");
+  });
+
+  it("refuse a span to itself and a repeat", () => {
+    expect(addRelation(two, 0, 0, "knows")).toEqual({ ok: false, problem: "A relation joins two different spans." });
+    const made = addRelation(two, 0, 1, "knows");
+    expect(made.ok && addRelation(made.state, 0, 1, "knows").ok).toBe(false);
+    expect(addRelation(two, 0, 7, "knows").ok).toBe(false);
+  });
+
+  it("follow their spans: kept on a relabel, gone with a removed span", () => {
+    const made = addRelation(two, 0, 1, "lives_in");
+    if (!made.ok) throw new Error(made.problem);
+    const relabelled = relabel(LINKED, made.state, 1, "PER");
+    expect(relabelled.ok && relabelled.state.relations).toEqual([{ from: "s1", to: "s2", label: "lives_in" }]);
+    expect(relabelled.ok && relabelled.state.spans[1]).toEqual({ start: 10, end: 15, label: "PER", id: "s2" });
+    expect(removeSpan(made.state, 1)).toEqual({ spans: [{ start: 0, end: 3, label: "PER", id: "s1" }] });
+    expect(removeRelation(made.state, 0)).toEqual({ spans: made.state.spans });
+    expect(spanIndex(made.state, "s2")).toBe(1);
+  });
+
+  it("go into the result and come back from a draft and a result", () => {
+    const made = addRelation(two, 0, 1, "lives_in");
+    if (!made.ok) throw new Error(made.problem);
+    const built = buildResult("ner", LINKED, made.state);
+    expect(built).toEqual({ ok: true, result: made.state });
+    expect(stateFromDraft("ner", draftOf(made.state))).toEqual(made.state);
+    expect(stateFromDraft("ner", draftOf({ spans: [], relations: [{ from: 1, to: "x", label: "y" }] } as never))).toEqual({ spans: [] });
+    expect(buildResult("ner", SCHEMA, two)).toEqual({ ok: true, result: two });
+  });
+
+  it("are listed in the help only when the schema has relation labels", () => {
+    const keys = (schema: NerSchema): string[] => shortcuts("ner", schema).map(([key]) => key);
+    expect(keys(SCHEMA)).not.toContain("Enter");
+    expect(keys(LINKED)).toContain("Enter");
+    expect(keys(LINKED)).toContain("1, 2");
   });
 });

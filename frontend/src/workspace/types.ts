@@ -17,6 +17,8 @@ export interface ClassificationSchema {
 export interface NerSchema {
   labels: { name: string; hotkey?: string; description?: string }[];
   allow_overlap?: boolean;
+  /** The labels relations between spans may take (none: no relations). */
+  relations?: { name: string; description?: string }[];
 }
 
 export interface PairwiseSchema {
@@ -53,8 +55,10 @@ export interface BoxesSchema {
 export type Schema = ClassificationSchema | NerSchema | PairwiseSchema | RubricSchema | FreeTextSchema | ChatSchema | BoxesSchema;
 
 export interface Config {
-  /** Annotating the queue's tasks, or reviewing others' submissions. */
-  mode: "annotate" | "review";
+  /** Annotating the queue's tasks, reviewing others' submissions, or reading the feedback on
+   *  one's own answer to one task (`task_id`) and revising it. */
+  mode: "annotate" | "review" | "own";
+  task_id: string | null;
   project: { id: string; name: string };
   task_type: TaskType;
   label_schema: Schema;
@@ -64,21 +68,34 @@ export interface Config {
   skip_reasons: { value: string; label: string }[];
   docs_url: string;
   project_url: string;
+  work_url: string;
+  mine_url: string;
 }
 
 export interface AnnotationInfo {
   id: string;
   task_id: string;
   status: string;
+  /** "" when the project does not review; else pending, accepted or rejected. */
+  review_state: string;
+  revision: number;
   time_spent: number;
   draft_saved_at: string | null;
+}
+
+/** A model's pre-annotation as imported: the result in the task type's shape, and optionally
+ *  which model made it and its score. */
+export interface Prediction {
+  result?: unknown;
+  model?: unknown;
+  score?: unknown;
 }
 
 /** A task as the API hands it to its annotator (WorkOut). */
 export interface Work {
   task_id: string;
   data: Record<string, unknown>;
-  prediction: unknown;
+  prediction: Prediction | null;
   annotation: AnnotationInfo;
   draft: unknown;
   result: unknown;
@@ -92,17 +109,43 @@ export interface ReviewWork {
   result: Record<string, unknown>;
 }
 
+/** A reviewer's decision (with its comment) or a comment, as the annotation's detail has it. */
+export interface Note {
+  id: string;
+  author: string;
+  created_at: string;
+  text: string;
+  decision?: "accept" | "reject" | "correct";
+}
+
+/** One annotation in full (AnnotationDetailOut), as its author may read it. */
+export interface AnnotationDetail {
+  annotation: AnnotationInfo;
+  result: unknown;
+  reviews: Note[];
+  comments: Note[];
+}
+
 export interface ClassificationState {
   labels: string[];
 }
-/** A labelled span: code-point offsets into the task's text, `end` exclusive. */
+/** A labelled span: code-point offsets into the task's text, `end` exclusive; an id once a
+ *  relation refers to it. */
 export interface Span {
   start: number;
   end: number;
   label: string;
+  id?: string;
+}
+/** A relation from one span to another, by their ids. */
+export interface Relation {
+  from: string;
+  to: string;
+  label: string;
 }
 export interface NerState {
   spans: Span[];
+  relations?: Relation[];
 }
 export interface PairwiseState {
   choice: "a" | "b" | "tie" | null;
