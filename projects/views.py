@@ -95,6 +95,7 @@ def project_create(request: HttpRequest) -> HttpResponse:
             project = services.project_create(
                 actor=Actor.from_request(request),
                 name=form.cleaned_data["name"],
+                task_type=form.cleaned_data["task_type"],
                 label_schema=form.cleaned_data["label_schema"],
                 description=form.cleaned_data["description"],
                 instructions=form.cleaned_data["instructions"],
@@ -106,7 +107,8 @@ def project_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Project “{project.name}” created.")
             return redirect("projects:detail", project_id=project.pk)
-    return render(request, "projects/create.html", {"form": form})
+    context = {"form": form, "examples": forms.schema_examples()}
+    return render(request, "projects/create.html", context)
 
 
 @login_required

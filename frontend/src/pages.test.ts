@@ -37,4 +37,19 @@ describe("bindDependentFields", () => {
     exportRadio.dispatchEvent(new Event("change"));
     expect(group.hidden).toBe(false);
   });
+
+  it("shows a group for any of the values it names", () => {
+    document.body.innerHTML = `
+      <select name="task_type"><option>classification</option><option>ner</option><option>chat</option></select>
+      <div data-shown-when="task_type=classification|ner"></div>`;
+    bindDependentFields(document);
+    const group = document.querySelector("div")!;
+    const select = document.querySelector("select")!;
+    expect(group.hidden).toBe(false);
+    for (const [value, hidden] of [["ner", false], ["chat", true]] as const) {
+      select.value = value;
+      select.dispatchEvent(new Event("change"));
+      expect(group.hidden).toBe(hidden);
+    }
+  });
 });

@@ -44,16 +44,17 @@ export function bindAutosubmit(root: ParentNode): void {
   }
 }
 
-/** Show and hide the fields that only apply to one choice (e.g. token scope -> projects). */
+/** Show and hide the fields that only apply to some choices (token scope -> projects; the task
+ *  type -> its label fields): `data-shown-when="name=value"` or `"name=one|two"`. */
 export function bindDependentFields(root: ParentNode): void {
   for (const group of root.querySelectorAll<HTMLElement>("[data-shown-when]")) {
-    const [name, value] = (group.dataset.shownWhen ?? "").split("=");
+    const [name, values = ""] = (group.dataset.shownWhen ?? "").split("=");
     const inputs = root.querySelectorAll<HTMLInputElement | HTMLSelectElement>(`[name="${name}"]`);
     const update = (): void => {
       const chosen = Array.from(inputs).find(
         (input) => !(input instanceof HTMLInputElement && input.type === "radio") || input.checked,
       );
-      group.hidden = chosen?.value !== value;
+      group.hidden = !values.split("|").includes(chosen?.value ?? "");
     };
     inputs.forEach((input) => input.addEventListener("change", update));
     update();

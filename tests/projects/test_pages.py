@@ -1,14 +1,18 @@
 """The project pages through the Django test client, with CSRF checks on."""
 
+import json
 import re
+from typing import Any
 
 import pytest
 from django.test import Client
 
 from accounts.models import User
+from audit.models import AuditEvent
 from audit.services import Actor
 from projects import invitations, permissions
-from projects.models import Invitation, Project, Role
+from projects.forms import EXAMPLE_LINES, EXAMPLE_SCHEMAS
+from projects.models import Invitation, Project, Role, TaskType
 from tests.conftest import make_project
 from tests.factories import make_user, strong_password
 from tests.projects.pages import browser, page, post
@@ -107,6 +111,166 @@ def test_the_advanced_json_schema_replaces_the_label_lines(admin):
     }
     broken = post(browser(admin), "/projects/new", {**data, "name": "Broken", "schema_json": "{"})
     assert "Not valid JSON" in broken.content.decode()
+
+
+# --- Every task type from the create and settings pages ----------------------------------------
+
+# Each type as a manager fills the form in: label lines with the type's option, or JSON.
+TYPED_FORMS: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
+    TaskType.CLASSIFICATION: (
+        {"labels": "Spam [s]\nHam [h]", "multiple": "on"},
+        {
+            "labels": [{"name": "Spam", "hotkey": "s"}, {"name": "Ham", "hotkey": "h"}],
+            "multiple": True,
+        },
+    ),
+    TaskType.NER: (
+        {"labels": "PER [1]\nLOC [2]", "allow_overlap": "on"},
+        {
+            "labels": [{"name": "PER", "hotkey": "1"}, {"name": "LOC", "hotkey": "2"}],
+            "allow_overlap": True,
+        },
+    ),
+    TaskType.BOXES: (
+        {"labels": "Cat [c]", "min_size": "0.05"},
+        {"labels": [{"name": "Cat", "hotkey": "c"}], "min_size": 0.05},
+    ),
+    TaskType.PAIRWISE: (
+        {"schema_json": '{"strength": {"min": 1, "max": 3}, "randomize": false}'},
+        {"strength": {"min": 1, "max": 3}, "randomize": False, "choices": ["a", "b", "tie"]},
+    ),
+    TaskType.RUBRIC: (
+        {"schema_json": '{"criteria": [{"name": "Tone", "scale": {"min": 1, "max": 5}}]}'},
+        {"criteria": [{"name": "Tone", "scale": {"min": 1, "max": 5}}], "comments": True},
+    ),
+    TaskType.FREE_TEXT: (
+        {"schema_json": '{"mode": "write", "min_length": 20}'},
+        {"mode": "write", "min_length": 20},
+    ),
+    TaskType.CHAT: (
+        {"schema_json": '{"turn_ratings": {"min": 1, "max": 5}, "flags": [], "comments": false}'},
+        {"turn_ratings": {"min": 1, "max": 5}, "flags": [], "comments": False},
+    ),
+}
+
+
+def _new(task_type: str, name: str = "Typed", **fields: str) -> dict[str, str]:
+    return {"name": name, "overlap": "1", "task_type": task_type, **fields}
+
+
+@pytest.mark.parametrize("task_type", list(TYPED_FORMS))
+def test_admin_creates_a_project_of_each_type_from_the_page(admin, task_type):
+    fields, stored = TYPED_FORMS[task_type]
+    response = post(browser(admin), "/projects/new", _new(task_type, **fields))
+    assert response.status_code == 302
+    project = Project.objects.get(name="Typed")
+    assert (project.task_type, project.label_schema) == (task_type, stored)
+    assert AuditEvent.objects.filter(action="project.created", object_id=str(project.pk)).exists()
+
+
+@pytest.mark.parametrize("task_type", list(TaskType))
+def test_each_types_example_creates_a_project_as_it_is(admin, task_type):
+    # The page fills these in when the type is chosen; a manager who keeps them gets a project.
+    if task_type in EXAMPLE_LINES:
+        fields = {"labels": EXAMPLE_LINES[task_type]}
+    else:
+        fields = {"schema_json": json.dumps(EXAMPLE_SCHEMAS[task_type])}
+    assert post(browser(admin), "/projects/new", _new(task_type, **fields)).status_code == 302
+    assert Project.objects.get(name="Typed").task_type == task_type
+
+
+def _field_errors(html: str, field: str) -> str:
+    found = re.search(rf'<ul class="errorlist" id="id_{field}_error">(.*?)</ul>', html, re.S)
+    assert found is not None, f"no errors shown at {field}"
+    return found[1]
+
+
+@pytest.mark.parametrize(
+    ("task_type", "fields", "field", "message"),
+    [
+        (
+            TaskType.RUBRIC,
+            {"schema_json": '{"criteria": [{"name": "A", "scale": {"min": 5, "max": 1}}]}'},
+            "schema_json",
+            "label_schema.criteria[0].scale.max: max (1) must be greater than min (5).",
+        ),
+        (
+            TaskType.CHAT,
+            {"schema_json": '{"turn_ratings": {"min": 1, "max": 5}, "flags": []}'},
+            "schema_json",
+            "label_schema: &#x27;comments&#x27; is required.",
+        ),
+        (TaskType.PAIRWISE, {}, "schema_json", "Write the label schema as JSON"),
+        (TaskType.NER, {"labels": "PER [1]\nLOC [1]"}, "labels", "Line 2: Hotkey"),
+        (TaskType.BOXES, {"labels": ""}, "labels", "Give at least one label, one per line."),
+        (TaskType.BOXES, {"labels": "Cat", "min_size": "2"}, "min_size", "less than or equal to 1"),
+        ("poetry", {"labels": "A\nB"}, "task_type", "Select a valid choice."),
+    ],
+)
+def test_an_invalid_schema_is_shown_at_its_field(admin, task_type, fields, field, message):
+    response = post(browser(admin), "/projects/new", _new(task_type, name="Bad", **fields))
+    assert response.status_code == 200
+    assert message in _field_errors(response.content.decode(), field)
+    assert not Project.objects.filter(name="Bad").exists()
+
+
+def test_the_create_page_offers_every_type_with_examples_and_the_preview(admin):
+    html = browser(admin).get("/projects/new").content.decode()
+    options = re.findall(r'<option value="(\w+)"', html)
+    assert options == [t.value for t in TaskType]
+    found = re.search(r'<script id="schema-examples" type="application/json">(.*?)</script>', html)
+    assert found is not None
+    examples = json.loads(found[1])
+    assert set(examples) == set(TaskType)
+    assert json.loads(examples[TaskType.CHAT]["json"]) == EXAMPLE_SCHEMAS[TaskType.CHAT]
+    assert re.search(r'<script type="module" src="/static/labelkeep/preview\.\w+\.js">', html)
+    assert "data-schema-preview" in html
+    assert re.search(r'data-sample-image="/static/core/preview-boxes\.\w+\.png"', html)
+    # No inline script: the only <script> elements load a file or hold data that never runs.
+    for tag in re.findall(r"<script[^>]*>", html):
+        assert "src=" in tag or 'type="application/json"' in tag
+
+
+def test_settings_show_the_type_which_a_post_cannot_change(lab):
+    client = browser(lab.manager)
+    html = client.get(page(lab.project, "settings")).content.decode()
+    assert re.search(r'<select name="task_type"[^>]* disabled', html)
+    assert "data-schema-preview" in html
+    data = {"name": "Same", "overlap": "1", "labels": "A\nB", "task_type": TaskType.CHAT}
+    assert post(client, page(lab.project, "settings"), data).status_code == 302
+    lab.project.refresh_from_db()
+    assert (lab.project.name, lab.project.task_type) == ("Same", TaskType.CLASSIFICATION)
+
+
+@pytest.mark.parametrize(
+    ("task_type", "schema", "lines", "json_shown"),
+    [
+        (TaskType.NER, {"labels": [{"name": "PER", "hotkey": "p"}]}, "PER [p]", False),
+        (TaskType.NER, {"labels": [{"name": "PER", "color": "#aa0000"}]}, "", True),
+        (TaskType.BOXES, {"labels": [{"name": "Car"}], "min_size": 0.1}, "Car", False),
+        (TaskType.RUBRIC, TYPED_FORMS[TaskType.RUBRIC][1], "", True),
+    ],
+)
+def test_settings_show_a_types_schema_as_lines_or_json(admin, task_type, schema, lines, json_shown):
+    project = make_project(admin, name="Typed", task_type=task_type, label_schema=schema)
+    client = browser(admin)
+    html = client.get(page(project, "settings")).content.decode()
+    labels = re.search(r'<textarea name="labels"[^>]*>\n?(.*?)</textarea>', html, re.S)
+    shown = re.search(r'<textarea name="schema_json"[^>]*>\n?(.*?)</textarea>', html, re.S)
+    assert labels is not None
+    assert shown is not None
+    assert labels[1] == lines
+    assert bool(shown[1].strip()) is json_shown
+    # Saved back unchanged, the schema stays what it was.
+    data = {"name": "Typed", "overlap": "1", "labels": lines, "schema_json": ""}
+    if json_shown:
+        data["schema_json"] = json.dumps(project.label_schema)
+    if "min_size" in schema:
+        data["min_size"] = str(schema["min_size"])
+    before = project.label_schema
+    assert post(client, page(project, "settings"), data).status_code == 302
+    project.refresh_from_db()
+    assert project.label_schema == before
 
 
 def test_only_admins_reach_the_create_page(lab):
