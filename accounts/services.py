@@ -124,13 +124,20 @@ def login_attempt(*, actor: Actor, email: str, password: str) -> User:
     if not isinstance(user, User):
         _login_failed(actor, email)
     throttle.account_clear(email=email)
+    login_record(actor=actor, user=user)
+    return user
+
+
+def login_record(*, actor: Actor, user: User, **details: str) -> None:
+    """Record a sign-in of ``user``, whom the caller then signs in: every way in is recorded
+    alike (``details`` says how, where it is not the sign-in form)."""
     record(
         actor=dataclasses.replace(actor, user=user, via="session"),
         action="login.succeeded",
         object_type="user",
         object_id=str(user.pk),
+        details=details,
     )
-    return user
 
 
 def _login_failed(actor: Actor, email: str) -> NoReturn:

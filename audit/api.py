@@ -1,7 +1,9 @@
 """The API's exception handler: records denied requests, then answers like ``core.api``.
 
 A denial is a 401, a 403, or a ``core.errors.NotFound`` (an object that is missing or hidden
-from the caller, which are indistinguishable on purpose). The handler runs after the view's
+from the caller, which are indistinguishable on purpose), unless the service that refused has
+recorded the refusal itself (``RefusalRecorded``): one refusal, one event. Pages record their
+refusals with the same ``record_denial`` (``audit.middleware``). The handler runs after the view's
 transaction has rolled back, so the denial is recorded in a transaction of its own; the
 ``audit.E001`` check refuses ``ATOMIC_REQUESTS``, under which it would be rolled back too.
 """
@@ -12,7 +14,7 @@ from typing import Any
 from rest_framework.response import Response
 
 from audit.models import Outcome
-from audit.services import Actor, record
+from audit.services import Actor, RefusalRecorded, record
 from core import api as core_api
 from core import errors
 
@@ -27,6 +29,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 
 def _is_denial(exc: Exception, status: int) -> bool:
+    if isinstance(exc, RefusalRecorded):
+        return False
     return status in _DENIED_STATUSES or isinstance(exc, errors.NotFound)
 
 

@@ -8,12 +8,18 @@ PostgreSQL a transaction whose preferred chain is held by another takes the firs
 (``SKIP LOCKED``); it waits only when every chain is busy, and then only while it holds no
 chain itself, so appends never deadlock. On SQLite writers are serialized by the database
 anyway and the preferred chain is simply taken.
+
+On PostgreSQL an append is one statement: it locks a head, draws the sequence number, hashes
+and inserts the event and moves the head (the Python side checks the database's hash). On
+SQLite it is three: the head with the next sequence number, the insert, the head's update.
+Plain SQL rather than the ORM: this runs in every audited transaction, and the ORM's query
+building doubled its CPU cost.
 """
 
+import hashlib
 import weakref
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -21,6 +27,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
+from django.db.models import Field, JSONField
 
 from audit import hashing
 from audit.models import AuditChainHead, AuditEvent
@@ -31,60 +38,40 @@ _held: "weakref.WeakKeyDictionary[BaseDatabaseWrapper, tuple[object, int]]" = (
     weakref.WeakKeyDictionary()
 )
 _HEADS = AuditChainHead._meta.db_table
-_SELECT_HEAD = f"SELECT chain, length, hash FROM {_HEADS} WHERE "  # noqa: S608
+_EVENTS = AuditEvent._meta.db_table
+# Filled in by the database as it appends: the link, and the hash over it.
+_DRAWN = (*hashing.LINK_FIELDS, "hash")
 
-
-@dataclass(frozen=True)
-class _Head:
-    chain: int
-    length: int
-    hash: str
+# Which head rows an append may lock, in its order of preference: on PostgreSQL first the
+# preferred chain if free, else the first free one; when every chain is busy, the preferred
+# one, waiting for it. The parameters are the preferred chain and the number of chains.
+_ANY_FREE = (
+    "chain < %(chains)s ORDER BY chain = %(preferred)s DESC, chain LIMIT 1 FOR UPDATE SKIP LOCKED"
+)
+_PREFERRED = "chain = %(preferred)s FOR UPDATE"
 
 
 def append(fields: dict[str, Any], *, spread_key: str) -> AuditEvent:
-    """Insert the event described by ``fields`` at the end of a chain. Needs a transaction.
-
-    Plain SQL rather than the ORM: this runs in every audited transaction, and the ORM's
-    query building doubled its CPU cost.
-    """
+    """Insert the event described by ``fields`` at the end of a chain. Needs a transaction."""
+    preferred = _preferred_chain(spread_key)
     with connection.cursor() as cursor:
-        head = _lock_head(cursor, _preferred_chain(spread_key))
-        values = {
-            **fields,
-            "seq": _next_seq(cursor),
-            "chain": head.chain,
-            "chain_pos": head.length + 1,
-            "prev_hash": head.hash,
-            "hash_version": hashing.HASH_VERSION,
-        }
-        values["hash"] = hashing.event_digest(values)
-        columns, sql = _insert_statement()
-        cursor.execute(sql, [c.get_db_prep_save(values[c.attname], connection) for c in columns])
-        cursor.execute(
-            f"UPDATE {_HEADS} SET length = %s, seq = %s, hash = %s "  # noqa: S608
-            "WHERE chain = %s AND length = %s",
-            [values["chain_pos"], values["seq"], values["hash"], head.chain, head.length],
-        )
-        if cursor.rowcount != 1:
-            raise RuntimeError(f"audit chain {head.chain} moved while locked")
+        if connection.vendor == "postgresql":
+            values = _append_in_one_statement(cursor, fields, preferred)
+        else:
+            values = _append_serialized(cursor, fields, preferred)
+    _held[transaction.get_connection()] = (_outermost_block(), values["chain"])
     return _saved(values)
 
 
 def _saved(values: dict[str, Any]) -> AuditEvent:
-    event = AuditEvent(**values)
-    event._state.adding = False
-    event._state.db = connection.alias
-    return event
+    # As if loaded: the model's positional constructor, much cheaper than keywords.
+    names = _field_names()
+    return AuditEvent.from_db(connection.alias, names, [values[name] for name in names])
 
 
 @cache
-def _insert_statement() -> tuple[Sequence[Any], str]:
-    columns = AuditEvent._meta.concrete_fields
-    names = ", ".join(connection.ops.quote_name(str(c.column)) for c in columns)
-    marks = ", ".join(["%s"] * len(columns))
-    # Names from the model, values as parameters: nothing from outside reaches the text.
-    table = AuditEvent._meta.db_table
-    return columns, f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
+def _field_names() -> list[str]:
+    return [str(field.attname) for field in AuditEvent._meta.concrete_fields]
 
 
 def _preferred_chain(spread_key: str) -> int:
@@ -101,48 +88,168 @@ def _outermost_block() -> object:
     return blocks[0] if blocks else None
 
 
-def _lock_head(cursor: CursorWrapper, preferred: int) -> _Head:
-    head = _try_lock(cursor, preferred)
-    if head is None:
-        AuditChainHead.objects.bulk_create(
-            [AuditChainHead(chain=n) for n in range(settings.AUDIT_CHAINS)],
-            ignore_conflicts=True,
-        )
-        head = _try_lock(cursor, preferred)
-    if head is None:
-        raise RuntimeError(f"audit chain {preferred} has no head row")
-    _held[transaction.get_connection()] = (_outermost_block(), head.chain)
-    return head
-
-
-def _try_lock(cursor: CursorWrapper, preferred: int) -> _Head | None:
-    if not connection.features.has_select_for_update_skip_locked:
-        return _one(cursor, "chain = %s", [preferred])
-    return (
-        _one(cursor, "chain = %s FOR UPDATE SKIP LOCKED", [preferred])
-        or _one(
-            cursor,
-            "chain < %s ORDER BY chain LIMIT 1 FOR UPDATE SKIP LOCKED",
-            [settings.AUDIT_CHAINS],
-        )
-        # Every chain is busy (or none exists yet). This transaction holds no chain: had it
-        # held one, that chain would have been its preferred one and just returned.
-        or _one(cursor, "chain = %s FOR UPDATE", [preferred])
+def _create_heads() -> None:
+    AuditChainHead.objects.bulk_create(
+        [AuditChainHead(chain=n) for n in range(settings.AUDIT_CHAINS)], ignore_conflicts=True
     )
 
 
-def _one(cursor: CursorWrapper, where: str, params: list[Any]) -> _Head | None:
-    cursor.execute(_SELECT_HEAD + where, params)
+# PostgreSQL: one statement.
+
+
+def _append_in_one_statement(
+    cursor: CursorWrapper, fields: dict[str, Any], preferred: int
+) -> dict[str, Any]:
+    template = hashing.event_template(fields)
+    params = {
+        **{name: _prepared(column, fields[name]) for name, column in _given_columns()},
+        **{f"text{n}": text for n, text in enumerate(template.texts)},
+        "hash_version": hashing.HASH_VERSION,
+        "preferred": preferred,
+        "chains": settings.AUDIT_CHAINS,
+    }
+    drawn = None
+    # The second try waits for a busy chain; the third follows the creation of the heads.
+    for heads, create in ((_ANY_FREE, False), (_PREFERRED, False), (_PREFERRED, True)):
+        if create:
+            _create_heads()
+        cursor.execute(_append_statement(heads, template.holes), params)
+        drawn = cursor.fetchone()
+        if drawn is not None:
+            break
+    if drawn is None:
+        raise RuntimeError(f"audit chain {preferred} has no head row")
+    return _checked({**fields, "hash_version": hashing.HASH_VERSION}, template, drawn)
+
+
+def _checked(
+    values: dict[str, Any], template: hashing.Template, drawn: Sequence[Any]
+) -> dict[str, Any]:
+    *link, moved = drawn
+    values.update(zip(_DRAWN, link, strict=True))
+    if not moved:
+        raise RuntimeError(f"audit chain {values['chain']} moved while locked")
+    # The database hashed what Python encoded: check it against the encoding verify uses.
+    if hashlib.sha256(template.filled(values)).hexdigest() != values["hash"]:
+        raise RuntimeError("the database hashed an audit event differently")
+    return values
+
+
+@cache
+def _given_columns() -> "tuple[tuple[str, Field[Any, Any]], ...]":
+    """The columns whose values the caller gives (all but the link, the hash and its version)."""
+    drawn = {*_DRAWN, "hash_version"}
+    return tuple(
+        (str(c.attname), c) for c in AuditEvent._meta.concrete_fields if c.attname not in drawn
+    )
+
+
+def _prepared(column: "Field[Any, Any]", value: Any) -> Any:
+    # psycopg takes text, numbers, UUIDs and aware datetimes as they are, and Django's
+    # preparation of those changes nothing on PostgreSQL; JSON needs its adapter.
+    if isinstance(column, JSONField):
+        return column.get_db_prep_save(value, connection)
+    return value
+
+
+@cache
+def _append_statement(heads: str, holes: tuple[str, ...]) -> str:
+    """Lock a head, draw ``seq``, hash and insert the event, move the head; one statement.
+
+    The sequence number is drawn in ``link``, above the lock. ``nextval`` in the target list
+    of the locking SELECT itself is evaluated below its lock, before the lock is granted (and
+    for rows that SKIP LOCKED then passes over): whether a writer that waited still draws a
+    number above the events it follows would rest on PostgreSQL re-evaluating it after the
+    wait. Here it runs only for the row the lock returned, so seq grows along each chain.
+
+    The head's update names the row by its chain only. The statement's snapshot may predate
+    the commit of the writer it waited for, and READ COMMITTED re-checks only the conditions
+    of rows the snapshot shows matching: a condition on the old length would skip the row.
+    The update then applies to the newest version, the one locked above; the unique (chain,
+    position) of events is what refuses a fork. The last column is false if the head did not
+    move (it cannot, being locked): the caller then fails the transaction, the insert with it.
+    """
+    given = _given_columns()
+    names = ", ".join(connection.ops.quote_name(str(c.column)) for _n, c in given)
+    values = ", ".join(f"%({name})s" for name, _c in given)
+    # The template's texts around the columns of ``link``, in the holes' order.
+    link = {"chain": "chain", "chain_pos": "pos", "prev_hash": "prev", "seq": "seq"}
+    pieces = ["%(text0)s::text"]
+    for n, hole in enumerate(holes, start=1):
+        pieces += [link[hole], f"%(text{n})s::text"]
+    encoding = ", ".join(pieces)
+    # Names from the model and constants, values as parameters: nothing from outside
+    # reaches the text.
+    return f"""
+        WITH head AS MATERIALIZED (
+            SELECT chain, length, hash FROM {_HEADS} WHERE {heads}
+        ), link AS MATERIALIZED (
+            SELECT chain, length + 1 AS pos, hash AS prev,
+                   nextval(pg_get_serial_sequence('{_EVENTS}', 'seq')) AS seq
+            FROM head
+        ), event AS (
+            INSERT INTO {_EVENTS} ({names}, chain, chain_pos, prev_hash, seq, hash_version, hash)
+            SELECT {values}, chain, pos, prev, seq, %(hash_version)s,
+                   encode(sha256(convert_to(concat({encoding}), 'UTF8')), 'hex')
+            FROM link
+            RETURNING chain, chain_pos, prev_hash, seq, hash
+        ), moved AS (
+            UPDATE {_HEADS} AS h SET length = event.chain_pos, seq = event.seq, hash = event.hash
+            FROM event WHERE h.chain = event.chain
+            RETURNING h.chain
+        )
+        SELECT chain, chain_pos, prev_hash, seq, hash, EXISTS (SELECT FROM moved) FROM event
+    """  # noqa: S608
+
+
+# SQLite: writers are serialized by the database, so no lock is taken.
+
+
+def _append_serialized(
+    cursor: CursorWrapper, fields: dict[str, Any], preferred: int
+) -> dict[str, Any]:
+    head = _head_with_next_seq(cursor, preferred)
+    if head is None:
+        _create_heads()
+        head = _head_with_next_seq(cursor, preferred)
+    if head is None:
+        raise RuntimeError(f"audit chain {preferred} has no head row")
+    chain, length, prev_hash, seq = head
+    values = {
+        **fields,
+        "seq": seq,
+        "chain": chain,
+        "chain_pos": length + 1,
+        "prev_hash": prev_hash,
+        "hash_version": hashing.HASH_VERSION,
+    }
+    values["hash"] = hashing.event_digest(values)
+    columns, sql = _insert_statement()
+    cursor.execute(sql, [c.get_db_prep_save(values[c.attname], connection) for c in columns])
+    cursor.execute(
+        f"UPDATE {_HEADS} SET length = %s, seq = %s, hash = %s "  # noqa: S608
+        "WHERE chain = %s AND length = %s",
+        [values["chain_pos"], seq, values["hash"], chain, length],
+    )
+    if cursor.rowcount != 1:
+        raise RuntimeError(f"audit chain {chain} moved while locked")
+    return values
+
+
+def _head_with_next_seq(cursor: CursorWrapper, chain: int) -> tuple[int, int, str, int] | None:
+    cursor.execute(
+        f"SELECT chain, length, hash, (SELECT COALESCE(MAX(seq), 0) + 1 FROM {_EVENTS}) "  # noqa: S608
+        f"FROM {_HEADS} WHERE chain = %s",
+        [chain],
+    )
     row = cursor.fetchone()
-    return _Head(*row) if row else None
+    return (int(row[0]), int(row[1]), str(row[2]), int(row[3])) if row else None
 
 
-def _next_seq(cursor: CursorWrapper) -> int:
-    # The sequence number is hashed, so it is drawn before the insert; drawn after the chain
-    # lock, it also grows along each chain.
-    table = AuditEvent._meta.db_table
-    if connection.vendor == "postgresql":
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'seq'))", [table])
-    else:
-        cursor.execute(f'SELECT COALESCE(MAX(seq), 0) + 1 FROM "{table}"')  # noqa: S608
-    return int(cursor.fetchone()[0])
+@cache
+def _insert_statement() -> tuple[Sequence[Any], str]:
+    columns = AuditEvent._meta.concrete_fields
+    names = ", ".join(connection.ops.quote_name(str(c.column)) for c in columns)
+    marks = ", ".join(["%s"] * len(columns))
+    # Names from the model, values as parameters: nothing from outside reaches the text.
+    return columns, f"INSERT INTO {_EVENTS} ({names}) VALUES ({marks})"  # noqa: S608

@@ -9,8 +9,10 @@ version they were written with, so old events stay verifiable.
 import hashlib
 import json
 import math
+import secrets
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,6 +71,54 @@ def event_digest(fields: Mapping[str, Any], version: int = HASH_VERSION) -> str:
         raise ValueError(f"unknown hash version {version}")
     document = {"v": version, **{name: plain(fields[name]) for name in HASHED_FIELDS}}
     return hashlib.sha256(canonical_json(document)).hexdigest()
+
+
+# What appending to a chain gives an event, under the chain's lock: the database draws them.
+LINK_FIELDS = ("chain", "chain_pos", "prev_hash", "seq")
+
+
+@dataclass(frozen=True)
+class Template:
+    """An event's canonical encoding with holes for its ``LINK_FIELDS``.
+
+    ``texts[0] + str(value of holes[0]) + texts[1] + ... + texts[-1]`` is exactly the encoding
+    ``event_digest`` hashes, for the integers of ``chain``, ``chain_pos`` and ``seq`` and the
+    hex (or empty) ``prev_hash``, none of which JSON escapes. This lets the database hash an
+    event in the statement that links it (``audit.chain``).
+    """
+
+    texts: tuple[str, ...]
+    holes: tuple[str, ...]
+
+    def filled(self, link: Mapping[str, Any]) -> bytes:
+        parts = [self.texts[0]]
+        for name, text in zip(self.holes, self.texts[1:], strict=True):
+            parts += [str(link[name]), text]
+        return "".join(parts).encode("utf-8")
+
+
+def event_template(fields: Mapping[str, Any], version: int = HASH_VERSION) -> Template:
+    """The encoding of an event given by its ``HASHED_FIELDS`` but the ``LINK_FIELDS``."""
+    if version != HASH_VERSION:
+        raise ValueError(f"unknown hash version {version}")
+    document = {"v": version, **{name: plain(fields[name]) for name in _GIVEN}, **_MARKED}
+    # One encoding with marks where the holes go, found in key order: the keys are sorted.
+    rest, texts = canonical_json(document).decode("utf-8"), []
+    for mark in _MARKS:
+        text, found, rest = rest.partition(mark)
+        if not found:
+            raise ValueError("an event's encoding lost the mark of a hole")
+        texts.append(text)
+    return Template((*texts, rest), _HOLE_ORDER)
+
+
+# Random for each process, so that no recorded value can contain it and fake a hole.
+_MARK = f"hole-{secrets.token_hex(16)}-"
+_HOLE_ORDER = tuple(sorted(LINK_FIELDS))
+_MARKED = {name: _MARK + name for name in LINK_FIELDS}
+_GIVEN = tuple(name for name in HASHED_FIELDS if name not in LINK_FIELDS)
+# prev_hash keeps its quotes around the hole; the integers' marks go with theirs.
+_MARKS = tuple(_MARK + name if name == "prev_hash" else f'"{_MARK}{name}"' for name in _HOLE_ORDER)
 
 
 def json_safe(value: Any) -> Any:

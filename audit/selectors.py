@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from audit.hashing import plain
 from audit.models import AuditEvent
 
 
@@ -19,6 +20,12 @@ class EventFilters:
     outcome: str = ""
     since: datetime | None = None
     until: datetime | None = None
+
+    def described(self) -> dict[str, str]:
+        """The filters that are set, as text: what a read of the log records about itself."""
+        named = {"actor": self.actor, "project": self.project, "action": self.action,
+                 "outcome": self.outcome, "from": self.since, "to": self.until}  # fmt: skip
+        return {name: str(plain(value)) for name, value in named.items() if value}
 
 
 def event_list(

@@ -54,6 +54,12 @@ def _uuid_or_none(value: Any) -> uuid.UUID | None:
     return value if value is None or isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
+class RefusalRecorded:
+    """Mixed into an error whose service records the refusal itself, with more to say than
+    ``request.denied`` could (a deletion refused for a wrong password): the recorders of
+    refused requests (``audit.api``, ``audit.middleware``) then record nothing more."""
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who acts and from where: passed explicitly to every service (no thread-local user)."""

@@ -2,8 +2,10 @@
 
 Lab administrators read every event. A project manager reads the events of the projects they
 manage, and nothing lab-wide (sign-ins, tokens, events without a project). Everyone else is
-refused, and the refusal is itself recorded. It lives in projects/ because the scope comes from
-the permission gate; the log itself is read through ``audit.selectors``.
+refused, and the refusal is itself recorded. Reading the log is recorded too, before it is
+read: ``audit.read`` for a page of the list (API or page), ``audit.exported`` for an export,
+each with the filters used. It lives in projects/ because the scope comes from the permission
+gate; the log itself is read through ``audit.selectors``.
 """
 
 import json
@@ -24,7 +26,6 @@ from rest_framework import generics, permissions, serializers
 from accounts.authentication import token_of
 from accounts.models import ApiToken, TokenScope
 from audit import exports, selectors
-from audit.api import record_denial
 from audit.models import AuditCheckpoint, AuditEvent, Outcome
 from audit.services import Actor, record
 from core.api import CursorPagination, StrictSerializer
@@ -129,14 +130,28 @@ class AuditEventListApi(generics.ListAPIView[AuditEvent]):
         scope = audit_scope(self.request.user, token=token_of(self.request))
         params = AuditApiFilterSerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
-        return selectors.event_list(project_ids=scope, filters=params.filters())
+        filters = params.filters()
+        _record_read(self.request, "audit.read", filters)
+        return selectors.event_list(project_ids=scope, filters=filters)
+
+
+def _record_read(
+    request: Any, action: str, filters: selectors.EventFilters, **details: Any
+) -> None:
+    """Record a read of the log before it happens: who, and which filters (never events)."""
+    record(
+        actor=Actor.from_request(request),
+        action=action,
+        project_id=filters.project,
+        details={"filters": filters.described(), **details},
+    )
 
 
 def _page_scope(request: HttpRequest) -> list[uuid.UUID] | None:
     try:
         return audit_scope(request.user)
     except PermissionDenied as exc:
-        record_denial(request, status=403, code=exc.code, kwargs={})
+        # audit.middleware records the refusal, with this error's code (the context).
         raise DjangoPermissionDenied(exc.message) from None
 
 
@@ -159,9 +174,11 @@ def audit_page(request: HttpRequest) -> HttpResponse:
     if not params.is_valid():
         context.update(_error_context(params.errors))
         return render(request, "projects/audit/events.html", context, status=400)
-    events = selectors.event_list(project_ids=scope, filters=params.filters()).order_by("-seq")
-    if "before" in params.validated_data:
-        events = events.filter(seq__lt=params.validated_data["before"])
+    filters, before = params.filters(), params.validated_data.get("before")
+    _record_read(request, "audit.read", filters, **({"before": before} if before else {}))
+    events = selectors.event_list(project_ids=scope, filters=filters).order_by("-seq")
+    if before:
+        events = events.filter(seq__lt=before)
     rows = list(events[: PAGE_SIZE + 1])
     names = dict(choices)
     context.update(
@@ -215,13 +232,9 @@ def audit_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
     params = AuditPageFilterSerializer(data=request.GET)
     if not params.is_valid():
         return audit_page(request)
-    events = selectors.event_list(project_ids=scope, filters=params.filters())
-    record(
-        actor=Actor.from_request(request),
-        action="audit.exported",
-        project_id=params.validated_data.get("project"),
-        details={"format": fmt, "filters": _query_without(request, "before")},
-    )
+    filters = params.filters()
+    _record_read(request, "audit.exported", filters, format=fmt)
+    events = selectors.event_list(project_ids=scope, filters=filters)
     content_type, lines = _FORMATS[fmt]
     response = StreamingHttpResponse(lines(exports.iter_events(events)), content_type=content_type)
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")

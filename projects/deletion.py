@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts import throttle
 from audit.models import Outcome
-from audit.services import Actor, record
+from audit.services import Actor, RefusalRecorded, record
 from core.errors import ApplicationError, Conflict, PermissionDenied
 from projects.models import Project
 from vault import config
@@ -71,6 +71,12 @@ class ReauthenticationThrottled(ApplicationError):
         self.retry_after = lockout.seconds
 
 
+class ReauthenticationFailed(RefusalRecorded, PermissionDenied):
+    """A wrong password: recorded here as a refused deletion, so not again as a denial."""
+
+    code = "reauthentication_failed"
+
+
 def _reauthenticate(actor: Actor, project: Project, password: str) -> None:
     # Step-up: a session or token is not enough to destroy data; the password is checked now.
     # Wrong passwords count against the account's sign-in counter: one password, one budget
@@ -87,11 +93,7 @@ def _reauthenticate(actor: Actor, project: Project, password: str) -> None:
     _record_refusal(actor, project, "reauthentication_failed")
     if lockout is not None:
         raise ReauthenticationThrottled(lockout)
-    raise PermissionDenied(
-        "The password is not correct.",
-        code="reauthentication_failed",
-        details={"field": "password"},
-    )
+    raise ReauthenticationFailed("The password is not correct.", details={"field": "password"})
 
 
 def _record_refusal(actor: Actor, project: Project, reason: str) -> None:

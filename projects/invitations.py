@@ -20,6 +20,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts import services as accounts_services
 from accounts.models import User
 from audit.services import Actor, record
 from core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
@@ -263,10 +264,11 @@ def _create_account(invitation: Invitation, password: str, full_name: str) -> Us
 
 @transaction.atomic
 def invitation_accept(
-    *, actor: Actor, token: str, password: str = "", full_name: str = ""
+    *, actor: Actor, token: str, password: str = "", full_name: str = "", sign_in: bool = False
 ) -> tuple[User, Invitation]:
     """Use an invitation once: the signed-in invitee, or a new account with this password,
-    joins the lab and gets the invitation's project role."""
+    joins the lab and gets the invitation's project role. With ``sign_in``, a new account's
+    sign-in is recorded too (``login.succeeded``): the caller then signs it in."""
     invitation = _invitation_for_token(token)
     user = _check_acceptor(actor, invitation, password)
     if user is None:
@@ -282,6 +284,8 @@ def invitation_accept(
     _record_invitation(acting, invitation, "invitation.accepted", new_account=new_account)
     if invitation.project is not None:
         _join(acting, invitation.project, user, Role(invitation.role))
+    if sign_in and new_account:
+        accounts_services.login_record(actor=actor, user=user, via="invitation")
     return user, invitation
 
 

@@ -342,14 +342,16 @@ def _invitation_page(request: HttpRequest, token: str) -> HttpResponse:
 
 def _accept(request: HttpRequest, token: str, form: forms.AcceptForm | None) -> HttpResponse:
     data = form.cleaned_data if form is not None else {}
+    signing_in = not request.user.is_authenticated
     user, invitation = invitations.invitation_accept(
         actor=Actor.from_request(request),
         token=token,
         password=data.get("password", ""),
         full_name=data.get("full_name", ""),
+        sign_in=signing_in,
     )
-    if not request.user.is_authenticated:
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    if signing_in:
+        login(request, user, backend="accounts.backends.UserBackend")
     messages.success(request, "Welcome to Labelkeep.")
     if invitation.project_id is not None:
         return redirect("projects:detail", project_id=invitation.project_id)

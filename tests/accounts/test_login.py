@@ -5,9 +5,13 @@ from django.conf import settings
 from django.shortcuts import resolve_url
 from django.urls import reverse
 
+from accounts.models import User
 from audit.models import AuditEvent
+from audit.services import Actor
+from projects import invitations
+from projects.models import Role
 from tests.accounts.conftest import csrf_post, sign_in
-from tests.factories import make_user, password_of
+from tests.factories import make_user, password_of, strong_password
 
 LOGIN = "/account/login/"
 FAILED = "Incorrect email or password."
@@ -133,3 +137,46 @@ def test_logout_needs_post_ends_the_session_and_is_audited(browser):
     assert "_auth_user_id" not in browser.session
     event = AuditEvent.objects.get(action="logout")
     assert event.actor_id == user.pk
+
+
+def _invitation(by, email: str = "newcomer@lab.test") -> str:
+    _invitation, token = invitations.invitation_create(
+        actor=Actor.system(user=by), email=email, project=None, role=None
+    )
+    return token
+
+
+def test_accepting_an_invitation_signs_the_newcomer_in_and_is_audited_like_a_sign_in(
+    browser, admin
+):
+    password = strong_password()
+    form = {"full_name": "New Comer", "password": password, "password_again": password}
+    response = csrf_post(browser, f"/invitations/{_invitation(admin)}/", form)
+    assert response.status_code == 302
+    user = User.objects.get(email="newcomer@lab.test")
+    assert browser.session["_auth_user_id"] == str(user.pk)
+    event = AuditEvent.objects.get(action="login.succeeded")
+    assert (event.actor_id, event.auth_method, event.outcome) == (user.pk, "session", "success")
+    assert (event.object_type, event.object_id) == ("user", str(user.pk))
+    assert (event.ip, event.details) == ("127.0.0.1", {"via": "invitation"})
+    accepted = AuditEvent.objects.get(action="invitation.accepted")
+    assert accepted.seq < event.seq
+
+
+def test_accepting_an_invitation_over_the_api_signs_nobody_in_and_records_no_sign_in(api, admin):
+    body = {"password": strong_password(), "full_name": "Pipeline Person"}
+    response = api.post(f"/api/v1/invitations/{_invitation(admin)}/accept", body, format="json")
+    assert response.status_code == 201
+    assert "_auth_user_id" not in api.session
+    assert not AuditEvent.objects.filter(action="login.succeeded").exists()
+
+
+def test_a_signed_in_invitee_accepting_records_no_second_sign_in(browser, project, manager):
+    invitee = make_user(email="invitee@lab.test")
+    _invitation, token = invitations.invitation_create(
+        actor=Actor.system(user=manager), email=invitee.email, project=project, role=Role.VIEWER
+    )
+    browser.force_login(invitee)
+    assert csrf_post(browser, f"/invitations/{token}/", {}).status_code == 302
+    assert AuditEvent.objects.filter(action="member.added", object_id=str(invitee.pk)).exists()
+    assert not AuditEvent.objects.filter(action="login.succeeded").exists()

@@ -1,9 +1,14 @@
+import hashlib
 import itertools
+import random
 import threading
 import uuid
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from audit import hashing
 from audit.models import AuditChainHead, AuditEvent
@@ -34,6 +39,42 @@ def test_stored_hash_is_the_digest_of_the_stored_fields(db):
     event.refresh_from_db()
     fields = {name: getattr(event, name) for name in hashing.HASHED_FIELDS}
     assert hashing.event_digest(fields) == event.hash
+
+
+def _awkward_text(rng: random.Random) -> str:
+    pieces = ['"', "\\", "hole-", "chain", '"seq":', "naïve", "日本", "\u2028", "}", "{", " ", "x"]
+    return "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+
+
+def test_the_template_the_database_fills_encodes_exactly_what_verify_hashes():
+    rng = random.Random(8)
+    for _ in range(300):
+        fields: dict[str, Any] = {name: _awkward_text(rng) for name in hashing.HASHED_FIELDS}
+        fields.update(
+            seq=rng.randint(1, 10**12),
+            event_id=uuid.uuid4(),
+            occurred_at=datetime.now(UTC),
+            actor_id=rng.choice([None, uuid.uuid4()]),
+            token_id=None,
+            project_id=uuid.uuid4(),
+            details={_awkward_text(rng): [_awkward_text(rng), rng.random(), None, {"seq": 1}]},
+            chain=rng.randint(0, 63),
+            chain_pos=rng.randint(1, 10**9),
+            prev_hash=rng.choice(["", hashlib.sha256(b"x").hexdigest()]),
+        )
+        template = hashing.event_template(fields)
+        digest = hashlib.sha256(template.filled(fields)).hexdigest()
+        assert digest == hashing.event_digest(fields)
+
+
+def test_an_event_is_appended_in_one_statement_on_postgresql_and_three_on_sqlite(db):
+    record(actor=Actor.system("cli"), action="test.first")  # the chain heads exist
+    as_separate_transactions()
+    with CaptureQueriesContext(connection) as captured:
+        record(actor=Actor.system("cli"), action="test.done")
+    statements = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == (1 if connection.vendor == "postgresql" else 3), statements
+    assert verify().ok
 
 
 def test_events_of_one_transaction_stay_on_one_chain(db, settings):

@@ -33,11 +33,16 @@ class Inserts:
         self.table = AuditEvent._meta.db_table
 
     def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        if sql.startswith(f"INSERT INTO {self.table} "):
-            action = AuditEvent._meta.get_field("action")
-            columns = [field.attname for field in AuditEvent._meta.concrete_fields]
-            self.actions.append(params[columns.index(action.attname)])
-        return execute(sql, params, many, context)
+        result = execute(sql, params, many, context)
+        # A plain INSERT (SQLite), or the statement that appends in one go (PostgreSQL), which
+        # inserts nothing when it finds no chain head to lock.
+        if f"INSERT INTO {self.table} " in sql and context["cursor"].rowcount == 1:
+            if isinstance(params, dict):
+                self.actions.append(params["action"])
+            else:
+                columns = [field.attname for field in AuditEvent._meta.concrete_fields]
+                self.actions.append(params[columns.index("action")])
+        return result
 
 
 def _heads() -> list[tuple[int, int, str]]:

@@ -228,3 +228,57 @@ def test_the_page_no_longer_offers_a_deleted_project_in_its_filter(logged):
         password=password_of(logged.admin),
     )
     assert name not in admin_page.get("/audit/").content.decode()
+
+
+def test_reading_the_log_over_the_api_is_recorded_with_the_filters_before_it_is_read(logged):
+    filters = {"project": str(logged.project.pk), "action": "task.", "page_size": "50"}
+    response = client_for(logged.manager).get(API, filters)
+    assert response.status_code == 200
+    read = AuditEvent.objects.get(action="audit.read")
+    assert (read.actor_id, read.auth_method, read.project_id) == (
+        logged.manager.pk,
+        "session",
+        logged.project.pk,
+    )
+    assert read.details == {"filters": {"project": str(logged.project.pk), "action": "task."}}
+    # Recorded first, so the read shows itself: no read of the log leaves no trace.
+    assert [row["action"] for row in response.json()["results"]] == ["task.read"]
+    everything = client_for(logged.admin).get(API, {"page_size": 1}).json()["results"]
+    assert [row["action"] for row in everything] == ["audit.read"]
+
+
+def test_each_page_of_the_api_list_is_a_recorded_read(logged):
+    client = client_for(logged.admin)
+    first = client.get(API, {"page_size": 2}).json()
+    client.get(first["next"])
+    assert AuditEvent.objects.filter(action="audit.read", actor_id=logged.admin.pk).count() == 2
+
+
+def test_reading_the_page_is_recorded_with_the_filters_and_the_position(logged):
+    since = "2026-01-01T00:00:00Z"
+    client = _page_client(logged.admin)
+    assert client.get("/audit/", {"outcome": "success", "from": since}).status_code == 200
+    assert client.get("/audit/", {"before": 3}).status_code == 200
+    first, second = AuditEvent.objects.filter(action="audit.read").order_by("seq")
+    assert first.details == {
+        "filters": {"outcome": "success", "from": "2026-01-01T00:00:00.000000Z"}
+    }
+    assert second.details == {"filters": {}, "before": 3}
+    assert first.project_id is None
+
+
+def test_a_refused_or_invalid_read_records_no_read(logged):
+    assert _page_client(logged.viewer).get("/audit/").status_code == 403
+    assert client_for(logged.viewer).get(API).status_code == 403
+    assert client_for(logged.admin).get(API, {"outcome": "maybe"}).status_code == 400
+    assert _page_client(logged.admin).get("/audit/", {"outcome": "maybe"}).status_code == 400
+    assert not AuditEvent.objects.filter(action="audit.read").exists()
+    assert AuditEvent.objects.filter(action="request.denied").count() == 2
+
+
+def test_an_export_records_its_format_and_filters(logged):
+    response = _page_client(logged.admin).get("/audit/export.csv", {"actor": "manager@lab.test"})
+    assert response.status_code == 200
+    response.getvalue()
+    export = AuditEvent.objects.get(action="audit.exported")
+    assert export.details == {"format": "csv", "filters": {"actor": "manager@lab.test"}}

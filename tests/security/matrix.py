@@ -326,8 +326,8 @@ ENDPOINTS = (
     Endpoint("GET", "/api/v1/tokens/{token_id}", own_token(200), events=NONE),
     Endpoint("DELETE", "/api/v1/tokens/{token_id}", own_token(204), events=("token.revoked",)),
     # The audit viewer (issue 8): admins everything, managers the events of their projects.
-    # Reading the log is not itself recorded; exporting it (a page) is.
-    Endpoint("GET", "/api/v1/audit/events", audit_reader(200), events=NONE),
+    # Reading the log is itself recorded (with the filters used), as exporting it (a page) is.
+    Endpoint("GET", "/api/v1/audit/events", audit_reader(200), events=("audit.read",)),
     # Key operations and deletion (issue 3): lab admins only. The admin's password is sent by
     # everyone; the others are refused before it is looked at.
     Endpoint("DELETE", "/api/v1/projects/{project_id}", lab_admin_on_project(202),
