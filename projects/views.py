@@ -7,6 +7,7 @@ import logging
 import uuid
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -351,7 +352,7 @@ def _accept(request: HttpRequest, token: str, form: forms.AcceptForm | None) -> 
         sign_in=signing_in,
     )
     if signing_in:
-        login(request, user, backend="accounts.backends.UserBackend")
+        login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
     messages.success(request, "Welcome to Labelkeep.")
     if invitation.project_id is not None:
         return redirect("projects:detail", project_id=invitation.project_id)
