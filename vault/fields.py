@@ -163,6 +163,41 @@ class FieldSealer:
     def unseal(self, object_id: ObjectId, sealed: bytes | memoryview) -> Any:
         return _decode(*self._open(object_id, sealed))
 
+    def unseal_batch(self, items: Iterable[tuple[ObjectId, bytes | memoryview]]) -> list[Any]:
+        """``unseal`` for a batch, in order, with the same checks and errors.
+
+        For exports, which open two values per row for millions of rows: the per-value work
+        is kept to the cipher and the decoder (no intermediate tuples or copies of bytes).
+        """
+        binding, openers, opener = self._binding, self._openers, self._opener
+        decrypt_bad, loads = InvalidTag, orjson.loads
+        opened: list[Any] = []
+        append = opened.append
+        for object_id, sealed in items:
+            data = sealed if type(sealed) is bytes else bytes(sealed)
+            if len(data) < OVERHEAD or data[0] != FORMAT_VERSION:
+                append(self.unseal(object_id, data))  # raises the error that fits
+                continue
+            version = int.from_bytes(data[1:5], "big")
+            aead = openers.get(version) or opener(version)
+            oid = (object_id if type(object_id) is str else str(object_id)).encode()
+            aad = data[:HEADER_BYTES] + binding + len(oid).to_bytes(2, "big") + oid
+            try:
+                plain = aead.decrypt(data[HEADER_BYTES:_BODY], data[_BODY:], aad)
+            except decrypt_bad:
+                raise CiphertextInvalid(
+                    "A sealed value failed authentication: tampered, or moved from another "
+                    "object, kind or project."
+                ) from None
+            if data[5] == JSON:
+                try:
+                    append(loads(plain))
+                except orjson.JSONDecodeError:
+                    append(json.loads(plain))
+            else:
+                append(_decode(data[5], plain))
+        return opened
+
     def reseal(self, object_id: ObjectId, sealed: bytes | memoryview) -> bytes:
         """The same value sealed under this sealer's key version (byte-exact plaintext)."""
         value_type, plain = self._open(object_id, sealed)

@@ -9,14 +9,14 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from django.db.models import BooleanField, ExpressionWrapper, Min, Q
+from django.db.models import Min
 
 import vault
 from datasets.exports.filters import ExportFilter
+from datasets.exports.windows import Row, iso, windows
 from datasets.models import ProjectFile
 from labeling.models import (
     Annotation,
@@ -26,8 +26,6 @@ from labeling.models import (
     Review,
     ReviewState,
     RevisionKind,
-    Task,
-    TaskState,
 )
 from labeling.scoring import score_gold
 from projects.models import Project, TaskType
@@ -43,7 +41,9 @@ class ImageInfo:
     height: int
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass costs three times as much to build, and a version builds
+# millions. Writers only read rows.
+@dataclass(slots=True)
 class ExportRow:
     task_id: str
     # The task as imported: its data (per task type: text; image; prompt, response_a,
@@ -84,9 +84,6 @@ class ExportContext:
 
 # --- Reading the rows -----------------------------------------------------------------------
 
-# Tasks per window: one query finds where the window ends, one reads its annotations.
-_BATCH = 5000
-
 
 def pseudonyms(project_id: uuid.UUID) -> Callable[[Any], str]:
     """The project's pseudonym of a user: stable within the project, unlinkable across
@@ -103,21 +100,9 @@ def pseudonyms(project_id: uuid.UUID) -> Callable[[Any], str]:
     return of
 
 
-def _iso(moment: datetime) -> str:
-    if moment.utcoffset():
-        moment = moment.astimezone(UTC)
-    return moment.isoformat(timespec="microseconds")[:26] + "Z"
-
-
-@dataclass(slots=True)
-class _Judged:
-    pk: uuid.UUID
-    annotator_id: Any
-    result: dict[str, Any]
-    review_state: str
-    revision: int
-    time_spent: float
-    submitted_at: datetime
+# An annotation to export: id, annotator, result, review state, revision, time spent,
+# submitted at (ISO text).
+_Judged = tuple[str, Any, dict[str, Any], str, int, float, str]
 
 
 class RowReader:
@@ -144,87 +129,53 @@ class RowReader:
             rows = rows.filter(is_gold=False)
         return rows.count()
 
-    def _window(self, after: int, upto: int | None) -> Any:
-        """The submitted annotations of the tasks with ``after < seq <= upto``, with their
-        task, in task order: one query, over the task index and the annotations' index."""
-        rows = Annotation.objects.filter(
-            project=self.project,
-            status=AnnotationStatus.SUBMITTED,
-            task__project=self.project,
-            task__seq__gt=after,
-        )
-        if upto is not None:
-            rows = rows.filter(task__seq__lte=upto)
-        if self.flt.complete_only:
-            rows = rows.filter(task__state=TaskState.COMPLETE)
-        else:
-            rows = rows.filter(task__state__in=(TaskState.OPEN, TaskState.COMPLETE))
-        if not self.flt.include_gold:
-            rows = rows.filter(task__is_gold=False)
-        # Whether the annotation changed after ``until`` is decided by the database: parsing
-        # one more timestamp per row costs more than everything else the row needs.
-        late = ExpressionWrapper(Q(updated_at__gt=self.flt.until), output_field=BooleanField())
-        return (
-            rows.order_by("task__seq")
-            .annotate(late=late)
-            .values_list(
-                "task_id",
-                "task__payload",
-                "task__is_gold",
-                "pk",
-                "annotator_id",
-                "result",
-                "review_state",
-                "revision",
-                "time_spent",
-                "submitted_at",
-                "late",
-            )
-        )
-
     def __iter__(self) -> Iterator[ExportRow]:
-        seqs = Task.objects.filter(project=self.project).order_by("seq")
-        last = -1
-        while True:
-            bound = list(
-                seqs.filter(seq__gt=last).values_list("seq", flat=True)[_BATCH - 1 : _BATCH]
-            )
-            upto = bound[0] if bound else None
-            tasks, judged = self._judged(self._window(last, upto))
-            for task_id, (payload, is_gold) in tasks.items():
-                found = judged.get(task_id)
-                if found:
-                    yield from self._rows(task_id, payload, is_gold, found)
-            if upto is None:
-                return
-            last = upto
+        for rows in windows(self.project, self.flt):
+            tasks, judged = self._judged(rows)
+            in_order = [
+                (task_id, gold, payload, judged[task_id])
+                for _seq, task_id, gold, payload in sorted(tasks.values())
+                if task_id in judged
+            ]
+            yield from self._rows(in_order)
 
     def _judged(
-        self, rows: Any
-    ) -> tuple[dict[uuid.UUID, tuple[Any, bool]], dict[uuid.UUID, list[_Judged]]]:
-        """The window's tasks (payload, gold) in order, and their annotations to export."""
-        since = self.flt.since
-        unseal = self._results.unseal
-        tasks: dict[uuid.UUID, tuple[Any, bool]] = {}
-        out: dict[uuid.UUID, list[_Judged]] = defaultdict(list)
-        late: list[tuple[Any, ...]] = []
-        for (
-            task_id, payload, is_gold, pk, annotator_id, result, review, revision, spent,
-            submitted, changed,
-        ) in rows:  # fmt: skip
+        self, rows: list[Row]
+    ) -> tuple[dict[str, tuple[int, str, bool, Any]], dict[str, list[_Judged]]]:
+        """The window's tasks (seq, id, gold, sealed payload) and the annotations to export,
+        by task."""
+        tasks: dict[str, tuple[int, str, bool, Any]] = {}
+        current: list[Row] = []
+        late: list[tuple[str, str, Any, float]] = []
+        rejected, accepted = ReviewState.REJECTED, ReviewState.ACCEPTED
+        accepted_only = self.flt.status != "submitted"
+        for row in rows:
+            (
+                task_id, payload, pk, annotator_id, result, review, _revision, spent, submitted,
+                changed, early, seq, gold,
+            ) = row  # fmt: skip
             if task_id not in tasks:
-                tasks[task_id] = (payload, is_gold)
+                tasks[task_id] = (seq, task_id, gold, payload)
             if changed:
                 late.append((pk, task_id, annotator_id, spent))
-                continue
-            if submitted is None or result is None:
-                continue
-            if (since is not None and submitted < since) or not self._wanted(review):
-                continue
-            out[task_id].append(
-                _Judged(pk, annotator_id, unseal(str(pk), result), review, revision, spent,
-                        submitted)
-            )  # fmt: skip
+            elif not (
+                submitted is None
+                or result is None
+                or early
+                or review == rejected
+                or (accepted_only and review != accepted)
+            ):
+                current.append(row)
+        opened = self._results.unseal_batch([(row[2], row[4]) for row in current])
+        out: dict[str, list[_Judged]] = defaultdict(list)
+        for row, result in zip(current, opened, strict=True):
+            (
+                task_id, _payload, pk, annotator_id, _sealed, review, revision, spent, submitted,
+                _changed, _early, _seq, _gold,
+            ) = row  # fmt: skip
+            # submitted is not None: such rows were left out above.
+            judged = (pk, annotator_id, result, review, revision, spent, submitted)
+            out[task_id].append(judged)  # type: ignore[arg-type]
         for task_id, judged in self._as_of_until(late):
             out[task_id].append(judged)
         return tasks, out
@@ -234,33 +185,38 @@ class RowReader:
             return False
         return self.flt.status == "submitted" or review_state == ReviewState.ACCEPTED
 
-    def _as_of_until(self, late: list[tuple[Any, ...]]) -> Iterator[tuple[uuid.UUID, _Judged]]:
+    def _as_of_until(
+        self, late: list[tuple[str, str, Any, float]]
+    ) -> Iterator[tuple[str, _Judged]]:
         """Annotations changed after ``until``, as they stood at ``until``: their last revision
         made by then, and the review of that revision made by then, if any."""
         if not late:
             return
         until = self.flt.until
         ids = [row[0] for row in late]
-        revisions: dict[Any, Any] = {}
+        revisions: dict[str, Any] = {}
         for made in (
             AnnotationRevision.objects.filter(annotation_id__in=ids, created_at__lte=until)
             .order_by("annotation_id", "number")
             .values_list("annotation_id", "pk", "number", "kind", "result", "created_at")
         ):
-            revisions[made[0]] = made  # the last one made by then wins
-        decisions: dict[tuple[Any, int], str] = {}
+            revisions[str(made[0])] = made  # the last one made by then wins
+        decisions: dict[tuple[str, int], str] = {}
         for annotation_id, number, decision in (
             Review.objects.filter(annotation_id__in=ids, created_at__lte=until)
             .order_by("annotation_id", "created_at")
             .values_list("annotation_id", "revision", "decision")
         ):
-            decisions[annotation_id, number] = decision
-        first_submitted = dict(
-            AnnotationRevision.objects.filter(annotation_id__in=ids, created_at__lte=until)
+            decisions[str(annotation_id), number] = decision
+        first_submitted = {
+            str(annotation_id): first
+            for annotation_id, first in AnnotationRevision.objects.filter(
+                annotation_id__in=ids, created_at__lte=until
+            )
             .values("annotation_id")
             .annotate(first=Min("created_at"))
             .values_list("annotation_id", "first")
-        )
+        }
         for pk, task_id, annotator_id, spent in late:
             rev = revisions.get(pk)
             if rev is None:
@@ -281,40 +237,48 @@ class RowReader:
             if not self._wanted(review):
                 continue
             result = self._revisions.unseal(str(rev_pk), sealed)
-            yield task_id, _Judged(pk, annotator_id, result, review, number, spent, submitted)
+            yield task_id, (pk, annotator_id, result, review, number, spent, iso(submitted))
 
-    def _rows(
-        self, task_id: uuid.UUID, payload: bytes | memoryview, is_gold: bool, judged: list[_Judged]
-    ) -> Iterator[ExportRow]:
-        named = sorted(((self._pseudonym(j.annotator_id), j) for j in judged), key=itemgetter(0))
-        agreement = self._agreement([j.result for _name, j in named])
-        if self.flt.min_agreement is not None and (
-            agreement is None or agreement < self.flt.min_agreement
-        ):
-            return
-        content = self._payloads.unseal(str(task_id), payload)
-        data = content.get("data", {})
-        image = self._image(data.get("image")) if self.project.task_type == TaskType.BOXES else None
-        for name, j in named:
-            if self.flt.labels is not None and not (_labels_of(j.result) & self.flt.labels):
+    def _rows(self, tasks: list[tuple[str, bool, Any, list[_Judged]]]) -> Iterator[ExportRow]:
+        """The window's rows: task by task, each task's annotations by pseudonym."""
+        pseudonym, min_agreement = self._pseudonym, self.flt.min_agreement
+        kept: list[tuple[str, bool, Any, list[tuple[str, _Judged]], float | None]] = []
+        for task_id, is_gold, payload, judged in tasks:
+            named = [(pseudonym(j[1]), j) for j in judged]
+            agreement = None
+            if len(named) > 1:
+                named.sort(key=itemgetter(0))
+                agreement = self._agreement([j[2] for _name, j in named])
+            if min_agreement is not None and (agreement is None or agreement < min_agreement):
                 continue
-            self.annotators[name] += 1
-            yield ExportRow(
-                task_id=str(task_id),
-                external_id=content.get("external_id"),
-                data=data,
-                metadata=content.get("metadata"),
-                annotation_id=str(j.pk),
-                annotator=name,
-                result=j.result,
-                review_state=j.review_state,
-                revision=j.revision,
-                time_spent=round(j.time_spent, 3),
-                submitted_at=_iso(j.submitted_at),
-                agreement=agreement,
-                is_gold=is_gold,
-                image=image,
-            )
+            kept.append((task_id, is_gold, payload, named, agreement))
+        contents = self._payloads.unseal_batch([(task[0], task[2]) for task in kept])
+        labels, boxes = self.flt.labels, self.project.task_type == TaskType.BOXES
+        counts = self.annotators
+        for (task_id, is_gold, _, named, agreement), content in zip(kept, contents, strict=True):
+            data = content.get("data", {})
+            external_id, metadata = content.get("external_id"), content.get("metadata")
+            image = self._image(data.get("image")) if boxes else None
+            for name, (pk, _annotator, result, review, revision, spent, submitted) in named:
+                if labels is not None and not (_labels_of(result) & labels):
+                    continue
+                counts[name] += 1
+                yield ExportRow(
+                    task_id=task_id,
+                    external_id=external_id,
+                    data=data,
+                    metadata=metadata,
+                    annotation_id=pk,
+                    annotator=name,
+                    result=result,
+                    review_state=review,
+                    revision=revision,
+                    time_spent=round(spent, 3),
+                    submitted_at=submitted,
+                    agreement=agreement,
+                    is_gold=is_gold,
+                    image=image,
+                )
 
     def _agreement(self, results: list[dict[str, Any]]) -> float | None:
         """The mean agreement of every pair of the task's results (each pair scored both

@@ -1,0 +1,180 @@
+"""How a version's build reads the database: windows of tasks, read ahead by a thread outside
+a transaction, ids and times as Python writes them, annotations found through an index; and the
+build leaves the garbage collector as it found it."""
+
+import contextlib
+import gc
+import signal
+import threading
+from collections.abc import Iterator
+from datetime import UTC, timedelta
+from datetime import timezone as tz
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from audit.services import Actor
+from datasets.exports import versions, windows
+from datasets.exports.filters import filter_parse
+from datasets.exports.rows import RowReader
+from datasets.models import DatasetVersion, VersionState
+from labeling.models import Annotation
+from projects import services
+from tests.labeling.work import annotate_all, make_texts
+from vault import config as vault_config
+
+
+def _labelled(lab: Any, tasks: int) -> Any:
+    services.project_update(
+        actor=Actor.system(user=lab.admin), project=lab.project, changes={"overlap": 1}
+    )
+    make_texts(lab.project, tasks)
+    annotate_all(lab.project, [lab.annotator], lambda _n, _task: {"labels": ["Positive"]})
+    lab.project.refresh_from_db()
+    return lab.project
+
+
+def _filter(project: Any) -> Any:
+    return filter_parse(None, project, now=timezone.now() + timedelta(seconds=1))
+
+
+def test_rows_give_ids_and_times_as_python_writes_them(lab):
+    project = _labelled(lab, 3)
+    first, second, third = Annotation.objects.filter(project=project).order_by("task__seq")
+    assert first.submitted_at
+    assert second.submitted_at
+    assert third.submitted_at
+    whole_second = first.submitted_at.replace(microsecond=0)
+    elsewhere = (second.submitted_at - timedelta(hours=1)).astimezone(tz(timedelta(hours=-7)))
+    Annotation.objects.filter(pk=first.pk).update(submitted_at=whole_second)
+    Annotation.objects.filter(pk=second.pk).update(submitted_at=elsewhere)
+    rows = list(RowReader(project, _filter(project)))
+    assert [row.annotation_id for row in rows] == [str(a.pk) for a in (first, second, third)]
+    assert [row.task_id for row in rows] == [str(a.task_id) for a in (first, second, third)]
+    assert [row.submitted_at for row in rows] == [
+        windows.iso(moment) for moment in (whole_second, elsewhere, third.submitted_at)
+    ]
+    assert rows[0].submitted_at.endswith(".000000Z")
+    assert rows[1].submitted_at == elsewhere.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_windows_read_ahead_are_the_windows_read_in_line(lab):
+    project = _labelled(lab, 7)
+    flt = _filter(project)
+    in_line = list(windows.read_windows(project, flt, batch=3))
+    assert not connection.in_atomic_block
+    ahead = windows.windows(project, flt, batch=3)
+    assert [len(rows) for rows in in_line] == [3, 3, 1]
+    assert list(ahead) == in_line
+    assert not [t for t in threading.enumerate() if t.name == "version-windows"]
+
+
+def test_windows_inside_a_transaction_are_read_in_line(lab):
+    project = _labelled(lab, 2)
+    assert connection.in_atomic_block  # the test's transaction
+    read = windows.windows(project, _filter(project), batch=1)
+    assert read.__name__ == "read_windows"  # type: ignore[attr-defined]
+    assert [len(rows) for rows in read] == [1, 1, 0]  # the last: tasks after the second
+
+
+def test_an_error_while_reading_ahead_reaches_the_caller():
+    def failing() -> Iterator[int]:
+        yield 1
+        raise LookupError("the store is down")
+
+    read = windows.read_ahead(failing())
+    assert next(read) == 1
+    with pytest.raises(LookupError, match="the store is down"):
+        next(read)
+
+
+def test_a_caller_that_stops_early_stops_the_reader():
+    made: list[int] = []
+
+    def endless() -> Iterator[int]:
+        n = 0
+        while True:
+            made.append(n)
+            yield n
+            n += 1
+
+    read = windows.read_ahead(endless())
+    assert [next(read), next(read)] == [0, 1]
+    read.close()
+    assert not [t for t in threading.enumerate() if t.name == "version-windows"]
+    assert len(made) <= 4  # the caller's, one waiting, one being made, at most
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_the_window_query_finds_annotations_through_an_index(lab):
+    project = _labelled(lab, 4)
+    with connection.cursor() as cursor:  # small tables, and the planner knows: it would scan
+        cursor.execute("ANALYZE labeling_annotation, labeling_task")
+    plans: list[str] = []
+
+    def explain(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if "labeling_annotation" in sql and "ANY(" in sql:
+            raw = context["cursor"].cursor  # psycopg's, past the wrappers; same transaction
+            raw.execute("EXPLAIN " + sql, params)
+            plans.append("\n".join(str(line[0]) for line in raw.fetchall()))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(explain):
+        assert len(list(RowReader(project, _filter(project)))) == 4
+    assert len(plans) == 1
+    assert "Index Scan" in plans[0]
+    assert "Seq Scan on labeling_annotation" not in plans[0]
+    assert "Bitmap Heap Scan on labeling_annotation" not in plans[0]
+
+
+def _version(lab: Any, project: Any, fmt: str) -> DatasetVersion:
+    """A version as version_create records one, for a format the project may not take (the
+    API refuses it; the build must still end cleanly)."""
+    return DatasetVersion.objects.create(
+        project=project,
+        number=DatasetVersion.objects.filter(project=project).count() + 1,
+        name=f"v-{fmt}",
+        format=fmt,
+        filter=_filter(project).as_json(),
+        options={},
+        created_by=lab.admin,
+    )
+
+
+@contextlib.contextmanager
+def _within(seconds: int) -> Iterator[None]:
+    """Fail, rather than hang, when the block takes longer (a thread join is interruptible)."""
+
+    def expire(_signum: int, _frame: Any) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_build_whose_writer_fails_ends_failed_without_a_file(lab):
+    project = _labelled(lab, 2)
+    version = _version(lab, project, "coco")  # a text task has no image: missing_image
+    with _within(60):
+        built = versions.version_build(version_id=version.pk)
+    assert (built.state, built.error) == (VersionState.FAILED, "missing_image")
+    names = vault_config.blob_store().names(project_id=project.pk)
+    assert not [name for name in names if name.startswith(f"versions/{version.pk}/")]
+
+
+def test_a_build_leaves_the_collector_as_it_found_it(lab):
+    project = _labelled(lab, 2)
+    before = gc.get_threshold()
+    for fmt, state in (("jsonl", VersionState.SUCCEEDED), ("coco", VersionState.FAILED)):
+        with _within(60):
+            built = versions.version_build(version_id=_version(lab, project, fmt).pk)
+        assert built.state == state
+        assert gc.get_threshold() == before
