@@ -8,13 +8,18 @@ annotation per task (sealed like the work's, written in bulk), gunicorn and a Ce
 pipeline's export token creates the version; the clock runs from that request until the file
 is downloaded whole (streamed, decrypted) and its SHA-256 checked against the signed manifest.
 Prints progress to stderr; the last line on stdout is one JSON object of figures:
-rows_per_s (end to end), job_s, download_s, peak_rss_mb of the worker, size_mb.
+rows_per_s (end to end), job_s, download_s, peak_rss_mb of the worker, size_mb, and where the
+CPU went, since the machine may be shared: job_cpu_s (the worker, all its threads),
+job_db_cpu_s (PostgreSQL's backends during the job, when the server runs here),
+download_web_cpu_s and download_client_cpu_s, and load_1m (the machine's load when the run
+started).
 """
 
 import argparse
 import hashlib
 import http.client
 import json
+import os
 import sys
 import tempfile
 import time
@@ -24,7 +29,17 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import bench_env, manage, peak_rss_mb, start, teardown
+from bench.harness import (
+    DatabaseCpu,
+    bench_env,
+    cpu_seconds,
+    manage,
+    own_cpu,
+    peak_rss_mb,
+    start,
+    teardown,
+    tree_cpu,
+)
 from bench.queue import write_tasks
 
 SETUP = """
@@ -125,6 +140,9 @@ def seed_annotations(project: Any, *, annotators: int) -> int:
         )
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # As autovacuum leaves a project that grew over weeks: the bulk update above
+            # leaves a dead version of every task, which a fresh export would step over.
+            cursor.execute(f"VACUUM ANALYZE {Task._meta.db_table}, {Annotation._meta.db_table}")
             cursor.execute("ANALYZE")
     return count
 
@@ -154,7 +172,13 @@ def download(port: int, path: str, token: str) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def run(args: argparse.Namespace, env: dict[str, str], work: Path, processes: list[Any]) -> Any:
+def run(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    work: Path,
+    processes: list[Any],
+    database: tuple[str, str] | None,
+) -> Any:
     tasks_file = work / "tasks.jsonl"
     write_tasks(tasks_file, args.rows, 11)
     manage(env, "migrate", "--noinput", "-v0")
@@ -171,6 +195,9 @@ def run(args: argparse.Namespace, env: dict[str, str], work: Path, processes: li
     processes.extend([web, worker])
     base = f"/api/v1/projects/{setup['project']}/versions/"
     token = setup["token"]
+    load = os.getloadavg()[0]
+    worker_cpu = cpu_seconds(worker.pid)
+    db_cpu = DatabaseCpu(*database) if database else None
     started = time.monotonic()
     created = request(port, "POST", base, token, {"format": args.format, "name": "bench"})
     version_id = created["version"]["id"]
@@ -180,10 +207,14 @@ def run(args: argparse.Namespace, env: dict[str, str], work: Path, processes: li
             break
         time.sleep(0.05)
     built = time.monotonic()
+    job_cpu = cpu_seconds(worker.pid) - worker_cpu
+    job_db_cpu = db_cpu.stop() if db_cpu else None
     if version["state"] != "succeeded":
         raise SystemExit(f"the version failed: {version['error']} {version['error_message']}")
+    web_cpu, client_cpu = tree_cpu(web.pid), own_cpu()
     size, sha256 = download(port, f"{base}{version_id}/download", token)
     done = time.monotonic()
+    web_cpu, client_cpu = tree_cpu(web.pid) - web_cpu, own_cpu() - client_cpu
     manifest = json.loads(request(port, "GET", f"{base}{version_id}/manifest", token)["manifest"])
     assert manifest["file"]["sha256"] == sha256 == version["sha256"], "checksum mismatch"
     assert manifest["file"]["size"] == size
@@ -192,7 +223,9 @@ def run(args: argparse.Namespace, env: dict[str, str], work: Path, processes: li
     job_s, download_s = built - started, done - built
     print(
         f"{rows:,} rows as {args.format}: job {job_s:.1f} s, download {download_s:.1f} s "
-        f"({size / 1e6:,.0f} MB), {rows / (done - started):,.0f} rows/s end to end",
+        f"({size / 1e6:,.0f} MB), {rows / (done - started):,.0f} rows/s end to end; "
+        f"CPU: worker {job_cpu:.1f} s, database {job_db_cpu or 0:.1f} s, download "
+        f"{web_cpu:.1f} s + {client_cpu:.1f} s; load {load:.1f}",
         file=sys.stderr,
     )
     return {
@@ -203,6 +236,11 @@ def run(args: argparse.Namespace, env: dict[str, str], work: Path, processes: li
         "download_s": round(download_s, 2),
         "size_mb": round(size / 1e6, 1),
         "peak_rss_mb": round(peak_rss_mb(worker.pid)),
+        "job_cpu_s": round(job_cpu, 2),
+        "job_db_cpu_s": None if job_db_cpu is None else round(job_db_cpu, 2),
+        "download_web_cpu_s": round(web_cpu, 2),
+        "download_client_cpu_s": round(client_cpu, 2),
+        "load_1m": round(load, 2),
     }
 
 
@@ -218,7 +256,8 @@ def main() -> None:
     env, database_url, db_name = bench_env(work)
     processes: list[Any] = []
     try:
-        figures = run(args, env, work, processes)
+        database = (database_url, db_name) if db_name else None
+        figures = run(args, env, work, processes, database)
     finally:
         teardown(processes, database_url=database_url, db_name=db_name, work=work, keep=args.keep)
     print(json.dumps(figures))
