@@ -1,6 +1,11 @@
 """``Authorization: Bearer lk_...`` for the API. Every accepted use is audited (``token.used``);
 a revoked or expired token, or one whose owner is deactivated, fails at once with a 401 that
 says which.
+
+A refused token whose prefix names a row is recorded here as ``token.refused``, with the token
+and the reason, and nothing more: its error is ``RefusalRecorded``, so the API's recorder of
+refusals adds no ``request.denied``. A malformed token, or one whose prefix names no row, names
+nothing to record here: that refusal is the API's ``request.denied`` (one event either way).
 """
 
 from datetime import timedelta
@@ -13,7 +18,7 @@ from rest_framework.request import Request
 from accounts import tokens
 from accounts.models import ApiToken, TokenState, User
 from audit.models import Outcome
-from audit.services import Actor, record
+from audit.services import Actor, RefusalRecorded, record
 
 # last_used_at is refreshed at most this often, so a busy pipeline does not write on every call.
 _LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -22,6 +27,10 @@ _REFUSALS = {
     TokenState.REVOKED: "This API token has been revoked.",
     TokenState.EXPIRED: "This API token has expired.",
 }
+
+
+class TokenRefused(RefusalRecorded, exceptions.AuthenticationFailed):
+    """A 401 for a token refused after ``token.refused`` was recorded with the reason."""
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -65,7 +74,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             outcome=Outcome.DENIED,
             details={**_call(request), "reason": problem},
         )
-        raise exceptions.AuthenticationFailed(message)
+        raise TokenRefused(message)
 
     @staticmethod
     def _touch(token: ApiToken) -> None:
