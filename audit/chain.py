@@ -13,7 +13,9 @@ On PostgreSQL an append is one statement: it locks a head, draws the sequence nu
 and inserts the event and moves the head (the Python side checks the database's hash). On
 SQLite it is three: the head with the next sequence number, the insert, the head's update.
 Plain SQL rather than the ORM: this runs in every audited transaction, and the ORM's query
-building doubled its CPU cost.
+building doubled its CPU cost. For the same reason the connection is looked up once per append
+(each ``django.db.connection`` attribute goes through a context-local lookup) and what depends
+only on the model is computed once per process.
 """
 
 import hashlib
@@ -42,31 +44,40 @@ _EVENTS = AuditEvent._meta.db_table
 # Filled in by the database as it appends: the link, and the hash over it.
 _DRAWN = (*hashing.LINK_FIELDS, "hash")
 
-# Which head rows an append may lock, in its order of preference: on PostgreSQL first the
+# Which head row an append locks, in its order of preference: on PostgreSQL first the
 # preferred chain if free, else the first free one; when every chain is busy, the preferred
 # one, waiting for it. The parameters are the preferred chain and the number of chains.
+# The first free one is a separate branch after the preferred one, each an index lookup: the
+# branch below a LIMIT 1 that already has its row is never run (and so locks nothing), and
+# no sort of every head (each with the versions its updates left) is needed.
+# Names from the model and constants, values as parameters: nothing from outside reaches them.
+_COLUMNS = f"SELECT chain, length, hash FROM {_HEADS}"  # noqa: S608
 _ANY_FREE = (
-    "chain < %(chains)s ORDER BY chain = %(preferred)s DESC, chain LIMIT 1 FOR UPDATE SKIP LOCKED"
+    f"SELECT * FROM ({_COLUMNS} WHERE chain = %(preferred)s AND chain < %(chains)s"  # noqa: S608
+    " FOR UPDATE SKIP LOCKED) AS preferred"
+    f" UNION ALL SELECT * FROM ({_COLUMNS} WHERE chain < %(chains)s"
+    " ORDER BY chain LIMIT 1 FOR UPDATE SKIP LOCKED) AS first_free LIMIT 1"
 )
-_PREFERRED = "chain = %(preferred)s FOR UPDATE"
+_PREFERRED = f"{_COLUMNS} WHERE chain = %(preferred)s FOR UPDATE"
 
 
 def append(fields: dict[str, Any], *, spread_key: str) -> AuditEvent:
     """Insert the event described by ``fields`` at the end of a chain. Needs a transaction."""
-    preferred = _preferred_chain(spread_key)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            values = _append_in_one_statement(cursor, fields, preferred)
+    conn = transaction.get_connection()
+    preferred = _preferred_chain(conn, spread_key)
+    with conn.cursor() as cursor:
+        if conn.vendor == "postgresql":
+            values = _append_in_one_statement(conn, cursor, fields, preferred)
         else:
-            values = _append_serialized(cursor, fields, preferred)
-    _held[transaction.get_connection()] = (_outermost_block(), values["chain"])
-    return _saved(values)
+            values = _append_serialized(conn, cursor, fields, preferred)
+    _held[conn] = (_outermost_block(conn), values["chain"])
+    return _saved(conn, values)
 
 
-def _saved(values: dict[str, Any]) -> AuditEvent:
+def _saved(conn: BaseDatabaseWrapper, values: dict[str, Any]) -> AuditEvent:
     # As if loaded: the model's positional constructor, much cheaper than keywords.
     names = _field_names()
-    return AuditEvent.from_db(connection.alias, names, [values[name] for name in names])
+    return AuditEvent.from_db(conn.alias, names, [values[name] for name in names])
 
 
 @cache
@@ -74,17 +85,18 @@ def _field_names() -> list[str]:
     return [str(field.attname) for field in AuditEvent._meta.concrete_fields]
 
 
-def _preferred_chain(spread_key: str) -> int:
-    held = _held.get(transaction.get_connection())
-    if held is not None and held[0] is _outermost_block() and held[1] < settings.AUDIT_CHAINS:
+def _preferred_chain(conn: BaseDatabaseWrapper, spread_key: str) -> int:
+    chains = settings.AUDIT_CHAINS
+    held = _held.get(conn)
+    if held is not None and held[0] is _outermost_block(conn) and held[1] < chains:
         return held[1]
-    return zlib.crc32(spread_key.encode()) % settings.AUDIT_CHAINS
+    return zlib.crc32(spread_key.encode()) % chains
 
 
-def _outermost_block() -> object:
+def _outermost_block(conn: BaseDatabaseWrapper) -> object:
     # Identifies the transaction. A decorator's Atomic object is reused by every call, so a
     # later transaction may look like this one: it then merely prefers a chain, harmlessly.
-    blocks = transaction.get_connection().atomic_blocks
+    blocks = conn.atomic_blocks
     return blocks[0] if blocks else None
 
 
@@ -98,16 +110,12 @@ def _create_heads() -> None:
 
 
 def _append_in_one_statement(
-    cursor: CursorWrapper, fields: dict[str, Any], preferred: int
+    conn: BaseDatabaseWrapper, cursor: CursorWrapper, fields: dict[str, Any], preferred: int
 ) -> dict[str, Any]:
     template = hashing.event_template(fields)
-    params = {
-        **{name: _prepared(column, fields[name]) for name, column in _given_columns()},
-        **{f"text{n}": text for n, text in enumerate(template.texts)},
-        "hash_version": hashing.HASH_VERSION,
-        "preferred": preferred,
-        "chains": settings.AUDIT_CHAINS,
-    }
+    params = _parameters(conn, fields, template)
+    params["preferred"] = preferred
+    params["chains"] = settings.AUDIT_CHAINS
     drawn = None
     # The second try waits for a busy chain; the third follows the creation of the heads.
     for heads, create in ((_ANY_FREE, False), (_PREFERRED, False), (_PREFERRED, True)):
@@ -119,7 +127,27 @@ def _append_in_one_statement(
             break
     if drawn is None:
         raise RuntimeError(f"audit chain {preferred} has no head row")
-    return _checked({**fields, "hash_version": hashing.HASH_VERSION}, template, drawn)
+    values = dict(fields)
+    values["hash_version"] = hashing.HASH_VERSION
+    return _checked(values, template, drawn)
+
+
+def _parameters(
+    conn: BaseDatabaseWrapper, fields: dict[str, Any], template: hashing.Template
+) -> dict[str, Any]:
+    """The statement's parameters but the chain choice: the given columns, then the texts."""
+    plain, converted = _given_columns_by_conversion()
+    params = {name: fields[name] for name in plain}
+    for name, column in converted:
+        params[name] = column.get_db_prep_save(fields[name], conn)
+    for key, text in zip(_TEXT_KEYS, template.texts, strict=False):
+        params[key] = text
+    params["hash_version"] = hashing.HASH_VERSION
+    return params
+
+
+# More than a template can have texts (one more than the holes).
+_TEXT_KEYS = tuple(f"text{n}" for n in range(len(hashing.LINK_FIELDS) + 1))
 
 
 def _checked(
@@ -144,12 +172,18 @@ def _given_columns() -> "tuple[tuple[str, Field[Any, Any]], ...]":
     )
 
 
-def _prepared(column: "Field[Any, Any]", value: Any) -> Any:
-    # psycopg takes text, numbers, UUIDs and aware datetimes as they are, and Django's
-    # preparation of those changes nothing on PostgreSQL; JSON needs its adapter.
-    if isinstance(column, JSONField):
-        return column.get_db_prep_save(value, connection)
-    return value
+@cache
+def _given_columns_by_conversion() -> (
+    "tuple[tuple[str, ...], tuple[tuple[str, Field[Any, Any]], ...]]"
+):
+    """The given columns whose values go as they are, and those that need their field's
+    conversion. psycopg takes text, numbers, UUIDs and aware datetimes as they are, and
+    Django's preparation of those changes nothing on PostgreSQL; JSON needs its adapter."""
+    given = _given_columns()
+    return (
+        tuple(name for name, column in given if not isinstance(column, JSONField)),
+        tuple((name, column) for name, column in given if isinstance(column, JSONField)),
+    )
 
 
 @cache
@@ -182,7 +216,7 @@ def _append_statement(heads: str, holes: tuple[str, ...]) -> str:
     # reaches the text.
     return f"""
         WITH head AS MATERIALIZED (
-            SELECT chain, length, hash FROM {_HEADS} WHERE {heads}
+            {heads}
         ), link AS MATERIALIZED (
             SELECT chain, length + 1 AS pos, hash AS prev,
                    nextval(pg_get_serial_sequence('{_EVENTS}', 'seq')) AS seq
@@ -206,7 +240,7 @@ def _append_statement(heads: str, holes: tuple[str, ...]) -> str:
 
 
 def _append_serialized(
-    cursor: CursorWrapper, fields: dict[str, Any], preferred: int
+    conn: BaseDatabaseWrapper, cursor: CursorWrapper, fields: dict[str, Any], preferred: int
 ) -> dict[str, Any]:
     head = _head_with_next_seq(cursor, preferred)
     if head is None:
@@ -225,7 +259,7 @@ def _append_serialized(
     }
     values["hash"] = hashing.event_digest(values)
     columns, sql = _insert_statement()
-    cursor.execute(sql, [c.get_db_prep_save(values[c.attname], connection) for c in columns])
+    cursor.execute(sql, [c.get_db_prep_save(values[c.attname], conn) for c in columns])
     cursor.execute(
         f"UPDATE {_HEADS} SET length = %s, seq = %s, hash = %s "  # noqa: S608
         "WHERE chain = %s AND length = %s",

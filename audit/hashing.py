@@ -46,10 +46,14 @@ HASHED_FIELDS = (
 _EXPONENT_FLOATS = 1e16
 
 
+# What json.dumps would build afresh for each call with these options.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical_json(value: Any) -> bytes:
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return _CANONICAL.encode(value).encode("utf-8")
 
 
 def timestamp(value: datetime) -> str:
@@ -101,21 +105,27 @@ def event_template(fields: Mapping[str, Any], version: int = HASH_VERSION) -> Te
     """The encoding of an event given by its ``HASHED_FIELDS`` but the ``LINK_FIELDS``."""
     if version != HASH_VERSION:
         raise ValueError(f"unknown hash version {version}")
-    document = {"v": version, **{name: plain(fields[name]) for name in _GIVEN}, **_MARKED}
+    document = dict(_MARKED)
+    for name in _GIVEN:
+        value = fields[name]
+        # Text and the details need no conversion: plain() would return them as they are.
+        document[name] = value if value.__class__ in _AS_THEY_ARE else plain(value)
     # One encoding with marks where the holes go, found in key order: the keys are sorted.
-    rest, texts = canonical_json(document).decode("utf-8"), []
+    rest, texts = _CANONICAL.encode(document), []
     for mark in _MARKS:
         text, found, rest = rest.partition(mark)
         if not found:
             raise ValueError("an event's encoding lost the mark of a hole")
         texts.append(text)
-    return Template((*texts, rest), _HOLE_ORDER)
+    texts.append(rest)
+    return Template(tuple(texts), _HOLE_ORDER)
 
 
 # Random for each process, so that no recorded value can contain it and fake a hole.
 _MARK = f"hole-{secrets.token_hex(16)}-"
 _HOLE_ORDER = tuple(sorted(LINK_FIELDS))
-_MARKED = {name: _MARK + name for name in LINK_FIELDS}
+_MARKED = {"v": HASH_VERSION, **{name: _MARK + name for name in LINK_FIELDS}}
+_AS_THEY_ARE = frozenset({str, dict, list, int, bool, type(None)})
 _GIVEN = tuple(name for name in HASHED_FIELDS if name not in LINK_FIELDS)
 # prev_hash keeps its quotes around the hole; the integers' marks go with theirs.
 _MARKS = tuple(_MARK + name if name == "prev_hash" else f'"{_MARK}{name}"' for name in _HOLE_ORDER)
