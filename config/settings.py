@@ -106,18 +106,32 @@ if EMBEDDED:
         }
     }
 else:
-    DATABASES = {
-        "default": dict(
-            dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
-        )
-    }
+    _database: dict[str, Any] = dict(
+        dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    )
+    if _database["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend with a health check that costs no round trip (core/postgres/).
+        _database["ENGINE"] = "core.postgres"
+        # Parameters bound by the server, and a statement prepared once it has run 5 times on
+        # a connection (psycopg's threshold): the work queue's statements then skip parsing
+        # and planning, which was most of PostgreSQL's CPU per request (docs/performance.md).
+        # LABELKEEP_DB_PREPARED=false turns both off, for a connection pooler that cannot
+        # keep prepared statements (PgBouncer before 1.21 in transaction mode).
+        prepared = env_bool("LABELKEEP_DB_PREPARED", True)
+        _database["OPTIONS"] = {
+            "server_side_binding": prepared,
+            "prepare_threshold": 5 if prepared else None,
+            **_database.get("OPTIONS", {}),
+        }
+    DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
 CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        # Django's Redis cache, with one client per process and one-trip counters (throttles).
+        "default": {"BACKEND": "core.cache.RedisCache", "LOCATION": REDIS_URL}
     }
 else:
     CACHES = {
@@ -133,7 +147,9 @@ else:
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend with a cheaper per-request user lookup. (Sessions opened under
+    # another backend's name are signed out once, when it changes.)
+    "accounts.backends.UserBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 PASSWORD_HASHERS = [

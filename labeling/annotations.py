@@ -17,6 +17,7 @@ from django.utils import timezone
 
 import vault
 from audit.services import Actor, record
+from core import sql
 from core.errors import Conflict, ValidationFailed
 from labeling import standing
 from labeling.models import (
@@ -113,7 +114,7 @@ def revision_add(
         created_at=now,
     )
     revision.result = vault.seal(project.pk, "annotation.revision", str(revision.pk), result)
-    revision.save(force_insert=True)
+    sql.insert(revision)
     annotation.result = vault.seal(project.pk, "annotation.result", str(annotation.pk), result)
     annotation.updated_at = now
     return revision
@@ -200,7 +201,7 @@ def annotation_submit(
             annotation.review_state = ReviewState.PENDING
         else:
             count_toward_completion(project, annotation.task_id)
-        annotation.save(update_fields=_SUBMITTED_FIELDS)
+        sql.update(annotation, _SUBMITTED_FIELDS)
         record(
             actor=actor,
             action="annotation.submitted",

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 import vault
 from audit.services import Actor, record
+from core import sql
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from labeling.models import Annotation, AnnotationStatus, SkipReason, Task
 from labeling.presentation import is_swapped, present
@@ -50,17 +51,31 @@ _CLAIM = (
     " AND NOT EXISTS (SELECT 1 FROM labeling_annotation a"
     " WHERE a.task_id = t.id AND a.annotator_id = %s)"
     " ORDER BY t.priority DESC, t.seq LIMIT 1{lock})"
-    " RETURNING *"
+    " RETURNING {columns}"
 )
 _LOCK = " FOR UPDATE OF t SKIP LOCKED"
-_PAUSED = (
-    "SELECT 1 FROM labeling_standing WHERE project_id = %s AND annotator_id = %s"
-    " AND paused_at IS NOT NULL"
+# What a claim needs to know first, in one round trip: whether the caller is paused, whether
+# any lease of the project is overdue (one probe of the partial index annotation_lease), and
+# the leases the caller holds (how many, and the oldest). Parameters: project, caller, project,
+# now, caller, project, caller, project.
+_BEFORE_CLAIM = (
+    "SELECT EXISTS (SELECT 1 FROM labeling_standing WHERE project_id = %s"
+    " AND annotator_id = %s AND paused_at IS NOT NULL),"
+    " EXISTS (SELECT 1 FROM labeling_annotation WHERE project_id = %s AND status = 'leased'"
+    " AND lease_expires_at < %s),"
+    " (SELECT COUNT(*) FROM labeling_annotation WHERE annotator_id = %s AND project_id = %s"
+    " AND status = 'leased'),"
+    " (SELECT id FROM labeling_annotation WHERE annotator_id = %s AND project_id = %s"
+    " AND status = 'leased' ORDER BY created_at LIMIT 1)"
 )
-_HELD = (
-    "SELECT id FROM labeling_annotation WHERE annotator_id = %s AND project_id = %s"
-    " AND status = 'leased' ORDER BY created_at"
+# An annotation with its task, in the order _with_task reads them; locked (on PostgreSQL) when
+# {lock} says so, the annotation's row only: the task's row stays free for the queue's claims.
+_WITH_TASK = (
+    "SELECT {annotation}, {task} FROM labeling_annotation a"
+    " JOIN labeling_task t ON t.id = a.task_id WHERE a.project_id = %s AND {where}{lock}"
 )
+_OWN = "a.task_id = %s AND a.annotator_id = %s"
+_BY_ID = "a.id = %s"
 _OVERDUE = (
     "SELECT id, task_id, annotator_id FROM labeling_annotation"
     " WHERE project_id = %s AND status = 'leased' AND lease_expires_at < %s"
@@ -157,15 +172,6 @@ def leases_expire(*, project_id: uuid.UUID, now: datetime, limit: int = EXPIRE_B
     return len(taken)
 
 
-def require_not_paused(project: Project, user: Any) -> None:
-    if _rows(_PAUSED, [db_id(project.pk), db_id(user.pk)]):
-        raise PermissionDenied(
-            "You are paused on this project (gold accuracy below the project's threshold); "
-            "a manager can resume you.",
-            code="annotator_paused",
-        )
-
-
 def _pick_gold(project: Project, user: Any) -> uuid.UUID | None:
     """A gold task this annotator has not had, from a random point of the gold range, so that
     annotators do not all meet the gold tasks in the same order."""
@@ -185,12 +191,13 @@ def _claim(project: Project, user: Any) -> Task | None:
         if gold_id is not None:
             return Task.objects.get(pk=gold_id)
     lock = _LOCK if connection.vendor == "postgresql" else ""
-    claimed = list(Task.objects.raw(_CLAIM.format(lock=lock), [db_id(project.pk), db_id(user.pk)]))
-    return claimed[0] if claimed else None
+    claim = _CLAIM.format(lock=lock, columns=sql.columns(Task))
+    claimed = _rows(claim, [db_id(project.pk), db_id(user.pk)])
+    return sql.loaded(Task, claimed[0]) if claimed else None
 
 
 def _new_lease(project: Project, task: Task, user: Any, now: datetime) -> Annotation:
-    return Annotation.objects.create(
+    annotation = Annotation(
         project=project,
         task=task,
         annotator=user,
@@ -206,6 +213,8 @@ def _new_lease(project: Project, task: Task, user: Any, now: datetime) -> Annota
         created_at=now,
         updated_at=now,
     )
+    sql.insert(annotation)
+    return annotation
 
 
 def next_task(*, actor: Actor, project: Project, resume: bool = True) -> Work | None:
@@ -214,14 +223,11 @@ def next_task(*, actor: Actor, project: Project, resume: bool = True) -> Work | 
     None when nothing is left for them. Reading the task is recorded as ``task.read``.
     """
     require_active(project)
-    user = actor.user
-    require_not_paused(project, user)
     now = timezone.now()
     for attempt in range(2):
         try:
             with transaction.atomic():
-                leases_expire(project_id=project.pk, now=now)
-                annotation = _lease(project, user, now, resume=resume)
+                annotation = _lease(project, actor.user, now, resume=resume)
                 if annotation is None:
                     return None
                 return _open_work(actor, project, annotation, via="queue")
@@ -233,15 +239,35 @@ def next_task(*, actor: Actor, project: Project, resume: bool = True) -> Work | 
     return None
 
 
+def _held(project: Project, user: Any, now: datetime) -> tuple[int, Any]:
+    """How many leases the caller holds and the oldest one's id, once the project's overdue
+    leases are returned to the queue; refused if the caller is paused."""
+    project_id, user_id = db_id(project.pk), db_id(user.pk)
+    when = connection.ops.adapt_datetimefield_value(now)
+    params = [project_id, user_id, project_id, when, user_id, project_id, user_id, project_id]
+    paused, overdue, count, oldest = _rows(_BEFORE_CLAIM, params)[0]
+    if paused:
+        raise PermissionDenied(
+            "You are paused on this project (gold accuracy below the project's threshold); "
+            "a manager can resume you.",
+            code="annotator_paused",
+        )
+    if overdue and leases_expire(project_id=project.pk, now=now):
+        # Some may have been the caller's own.
+        _, _, count, oldest = _rows(_BEFORE_CLAIM, params)[0]
+    return count, oldest
+
+
 def _lease(project: Project, user: Any, now: datetime, *, resume: bool) -> Annotation | None:
-    held = _rows(_HELD, [db_id(user.pk), db_id(project.pk)])
+    held, oldest = _held(project, user, now)
     if resume and held:
-        annotation = Annotation.objects.select_related("task").get(pk=_as_uuid(held[0][0]))
+        annotation = _with_task(project, _BY_ID, [oldest], lock=False)
+        assert annotation is not None  # held by the caller, in this transaction
         annotation.lease_expires_at = lease_until(project, now)
         annotation.updated_at = now
-        annotation.save(update_fields=["lease_expires_at", "updated_at"])
+        sql.update(annotation, ["lease_expires_at", "updated_at"])
         return annotation
-    if len(held) >= MAX_LEASES:
+    if held >= MAX_LEASES:
         raise Conflict(
             f"You already hold {MAX_LEASES} tasks; submit, skip or release one first.",
             code="too_many_leases",
@@ -308,13 +334,26 @@ def own_annotation(project: Project, user: Any, task_id: Any, *, lock: bool) -> 
         pk = task_id if isinstance(task_id, uuid.UUID) else uuid.UUID(str(task_id))
     except ValueError:
         raise NotFound("Task not found.", code="task_not_found") from None
-    rows = Annotation.objects.filter(project=project, task_id=pk, annotator=user)
-    if lock:
-        # The annotation's row only: the task's row stays free for the queue's claims.
-        rows = rows.select_for_update(of=("self",))
-    annotation = rows.select_related("task").first()
+    annotation = _with_task(project, _OWN, [db_id(pk), db_id(user.pk)], lock=lock)
     if annotation is None:
         raise NotFound("Task not found.", code="task_not_found")
+    return annotation
+
+
+def _with_task(project: Project, where: str, params: list[Any], *, lock: bool) -> Annotation | None:
+    """One annotation of the project, with its task, found by ``where``."""
+    statement = _WITH_TASK.format(
+        annotation=sql.columns(Annotation, "a"),
+        task=sql.columns(Task, "t"),
+        where=where,
+        lock=" FOR UPDATE OF a" if lock and connection.vendor == "postgresql" else "",
+    )
+    found = _rows(statement, [db_id(project.pk), *params])
+    if not found:
+        return None
+    width = len(Annotation._meta.concrete_fields)
+    annotation = sql.loaded(Annotation, found[0][:width])
+    annotation.task = sql.loaded(Task, found[0][width:])
     return annotation
 
 
