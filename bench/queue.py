@@ -11,12 +11,13 @@ an embedded SQLite database. Every annotator is a project member signed in with 
 with its own ``http.client`` connection on loopback (gunicorn's sync workers close it after
 each response; it reopens by itself).
 
-Phase one: a single annotator runs ``--cycles`` cycles of next + submit (after a warm-up that
-is not counted); p50 and p99 of each request. Phase many: ``--annotators`` annotators, a thread
-each, cycle for ``--seconds`` seconds; cycles per second, p50/p99 of each request, errors (any
-other status than 200/201/204, e.g. a 429 once an annotator passes ``THROTTLE_USER``). For both,
-the CPU used per cycle by the web processes and by the PostgreSQL backends of the run's database
-(when the server runs on this machine), the client's own CPU and the machine's busy share.
+First every annotator runs 20 cycles at once, not counted (each web process warms up). Phase
+one: a single annotator runs ``--cycles`` cycles of next + submit; p50 and p99 of each request.
+Phase many: ``--annotators`` annotators, a thread each, cycle for ``--seconds`` seconds; cycles
+per second, p50/p99 of each request, errors (any other status than 200/201/204, e.g. a 429 once
+an annotator passes ``THROTTLE_USER``). For both, the CPU used per cycle by the web processes and
+by the PostgreSQL backends of the run's database (when the server runs on this machine), the
+client's own CPU and the machine's busy share.
 Then duplicates: a task handed to two annotators (or again to one who answered it) as the
 clients saw it, and, from the database, annotations holding a slot beyond the task's overlap,
 (task, annotator) pairs twice, and tasks whose free slots disagree with their annotations. All
@@ -25,7 +26,7 @@ some time after a large import.
 
 The last line is JSON: phase one's ``next_p50_ms``, ``next_p99_ms``, ``submit_p50_ms`` and
 ``submit_p99_ms``, phase many's ``cycles_per_s``, ``duplicates`` (their total), and the details
-(``one``, ``many``, ``duplicates_detail``).
+(``warmup``, ``one``, ``many``, ``duplicates_detail``).
 """
 
 import importlib.util
@@ -81,8 +82,9 @@ sys.path.insert(0, str(ROOT))
 from bench.harness import CpuMeter, bench_env, manage, start, teardown  # noqa: E402
 from bench.textgen import sentence  # noqa: E402
 
-# Cycles the phase-one annotator runs before the clock starts: each web process's first
-# requests pay for lazy imports and the URL resolver.
+# Cycles every annotator runs, all at once, before anything is measured: each web process's
+# first requests pay for lazy imports and the URL resolver (about a second of CPU), and one
+# annotator alone may leave a process unwarmed (gunicorn's sync workers share one socket).
 WARMUP_CYCLES = 20
 ANSWER = json.dumps({"result": {"labels": ["positive"]}, "time_spent": 1.0}).encode()
 NEXT = json.dumps({}).encode()
@@ -305,12 +307,32 @@ def figures(tally: Tally, wall: float) -> dict[str, Any]:
     }
 
 
+def warm_up(clients: list[Client], handouts: Handouts) -> dict[str, int]:
+    """Every annotator runs WARMUP_CYCLES cycles, concurrently; the errors they met."""
+    tallies = [Tally() for _ in clients]
+
+    def warm(client: Client, who: int, tally: Tally) -> None:
+        for _ in range(WARMUP_CYCLES):
+            if not cycle(client, who, tally, handouts):
+                return
+
+    threads = [
+        threading.Thread(target=warm, args=(c, who, t))
+        for who, (c, t) in enumerate(zip(clients, tallies, strict=True))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    total = Tally()
+    for tally in tallies:
+        total.add(tally)
+    return dict(total.errors)
+
+
 def phase_one(
     client: Client, cycles: int, handouts: Handouts, meter: Callable[[], CpuMeter]
 ) -> dict[str, Any]:
-    warmup = Tally()
-    for _ in range(WARMUP_CYCLES):
-        cycle(client, 0, warmup, handouts)
     tally, cpu, started = Tally(), meter(), time.monotonic()
     for _ in range(cycles):
         if not cycle(client, 0, tally, handouts):
@@ -318,7 +340,6 @@ def phase_one(
     wall = time.monotonic() - started
     result = figures(tally, wall)
     result["cpu"] = cpu.read(wall, tally.cycles)
-    result["warmup_errors"] = dict(warmup.errors)
     return result
 
 
@@ -407,12 +428,13 @@ def run(
         return CpuMeter(web.pid, database)
 
     project, sessions, handouts = setup["project"], setup["sessions"], Handouts()
-    one = phase_one(Client(port, project, sessions[0], setup), args.cycles, handouts, meter)
+    first, *clients = [Client(port, project, key, setup) for key in sessions]
+    warmup_errors = warm_up([first, *clients], handouts)
+    one = phase_one(first, args.cycles, handouts, meter)
     say("one annotator", one)
-    clients = [Client(port, project, key, setup) for key in sessions[1:]]
     many = phase_many(clients, args.seconds, handouts, meter())
     say(f"{args.annotators} annotators", many)
-    if one["errors"] or many["errors"]:
+    if warmup_errors or one["errors"] or many["errors"]:
         log = (work / "server.log").read_text(errors="replace").splitlines()
         print("server log, last lines:", *log[-60:], sep="\n", file=sys.stderr)
     duplicates = duplicates_check(env, project, handouts)
@@ -432,7 +454,8 @@ def run(
         "web_workers": args.web_workers,
         "fill_s": round(setup["fill_s"], 2),
         "analyzed": args.analyze,
-        "one": {**one, "warmup_cycles": WARMUP_CYCLES},
+        "warmup": {"cycles_each": WARMUP_CYCLES, "errors": warmup_errors},
+        "one": one,
         "many": many,
         "duplicates_detail": duplicates,
     }
