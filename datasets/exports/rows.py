@@ -147,8 +147,7 @@ class RowReader:
         tasks: dict[str, tuple[int, str, bool, Any]] = {}
         current: list[Row] = []
         late: list[tuple[str, str, Any, float]] = []
-        rejected, accepted = ReviewState.REJECTED, ReviewState.ACCEPTED
-        accepted_only = self.flt.status != "submitted"
+        wanted = self._wanted
         for row in rows:
             (
                 task_id, payload, pk, annotator_id, result, review, _revision, spent, submitted,
@@ -158,13 +157,7 @@ class RowReader:
                 tasks[task_id] = (seq, task_id, gold, payload)
             if changed:
                 late.append((pk, task_id, annotator_id, spent))
-            elif not (
-                submitted is None
-                or result is None
-                or early
-                or review == rejected
-                or (accepted_only and review != accepted)
-            ):
+            elif not (submitted is None or result is None or early or not wanted(review)):
                 current.append(row)
         opened = self._results.unseal_batch([(row[2], row[4]) for row in current])
         out: dict[str, list[_Judged]] = defaultdict(list)
