@@ -11,6 +11,10 @@ Two ways, one interface:
   state ``staged``, which nothing shows; one UPDATE publishes them at the end. Short write
   transactions keep SQLite's single writer lock free for annotators between batches; a failed
   or interrupted import's staged rows are deleted.
+
+Either way, each transaction that writes tasks first holds the project's row
+(``hold_project``): the database checks no foreign key per task row (see ``labeling.models.
+Task.project``), so this one lock does what that check did for every row.
 """
 
 import contextlib
@@ -24,6 +28,7 @@ from typing import Any, Protocol
 
 from django.db import connection, transaction
 
+from core.errors import Conflict
 from datasets.models import Import
 from labeling.models import SEQ_IMPORT_SHIFT, Task, TaskState
 from projects.models import Project
@@ -161,6 +166,26 @@ def existing(project_id: uuid.UUID, column: str, keys: Sequence[bytes]) -> set[b
     return found
 
 
+_HOLD = f"SELECT deleted_at FROM {Project._meta.db_table} WHERE id = %s"  # noqa: S608
+
+
+def hold_project(project_id: uuid.UUID) -> None:
+    """In the transaction about to write the project's tasks: the project exists and is not
+    deleted, and on PostgreSQL its row is locked (``FOR KEY SHARE``, the lock a foreign key
+    check takes) so that it cannot be deleted until the transaction ends. SQLite serializes
+    writers, so there the check alone is enough.
+    """
+    lock = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(_HOLD + lock, [project_id if lock else project_id.hex])
+        row = cursor.fetchone()
+    if row is None or row[0] is not None:
+        raise Conflict(
+            "The project was deleted while this import ran; none of its tasks were written.",
+            code="project_deleted",
+        )
+
+
 def progress_report(imp: Import, progress: Progress) -> bool:
     """Save progress and a heartbeat (committed at once); True if a cancel was asked for."""
     vendor = connection.vendor
@@ -219,11 +244,7 @@ class CopyWriter:
     def open(self) -> None:
         self._atomic = transaction.atomic()
         self._atomic.__enter__()
-        # Django makes foreign keys DEFERRABLE INITIALLY DEFERRED: a million checks would run
-        # one after another at COMMIT (3 s here). Checked as each row arrives instead, they
-        # run on the server while this process reads and seals the next rows.
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        hold_project(self.imp.project_id)
 
     def _start_copy(self) -> Callable[[tuple[Any, ...]], None]:
         stack = contextlib.ExitStack()
@@ -326,12 +347,15 @@ class StagedWriter:
     def _write_held(self) -> None:
         held, self._held = self._held, []
         if held:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.executemany(self._sql, held)
+            with transaction.atomic():
+                hold_project(self.imp.project_id)
+                with connection.cursor() as cursor:
+                    cursor.executemany(self._sql, held)
 
     def commit(self, finish: Callable[[], None]) -> None:
         self._write_held()
         with transaction.atomic():
+            hold_project(self.imp.project_id)
             import_tasks(self.imp).filter(state=TaskState.STAGED).update(state=TaskState.OPEN)
             finish()
 

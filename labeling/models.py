@@ -32,7 +32,18 @@ class TaskState(models.TextChoices):
 class Task(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Indexed by the (project, seq) constraint below, which every lookup starts with.
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # No foreign key in the database: its check ran once per inserted row (a quarter of a
+    # million-row import's time). Tasks are written only by imports, and each transaction
+    # that writes them first takes the lock that check took, on the project's row, once
+    # (``datasets.writers.hold_project``): the project exists, is not being deleted, and
+    # cannot be until the rows are committed. Deleting a project deletes its tasks first.
+    project = models.ForeignKey(
+        Project,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     seq = models.BigIntegerField()
     state = models.CharField(max_length=8, choices=TaskState.choices, default=TaskState.OPEN)
     priority = models.SmallIntegerField(default=0)
