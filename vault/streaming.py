@@ -63,6 +63,7 @@ _IN_FLIGHT = 2
 _MAPPED_SEGMENTS = 8
 # Pages of a window are read in when it is mapped, not one fault at a time.
 _MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+_ADVISE = getattr(os, "posix_fadvise", None)  # Linux has it; macOS does not
 
 
 class Readable(Protocol):
@@ -270,8 +271,8 @@ def _mapped_segments(
     while start < end:
         base = start - start % mmap.ALLOCATIONGRANULARITY
         stop = min(end, start + window)
-        if stop < end:  # the disk reads the next window while this one is decrypted
-            os.posix_fadvise(fd, stop, window, os.POSIX_FADV_WILLNEED)
+        if stop < end and _ADVISE is not None:  # the disk reads the next window meanwhile
+            _ADVISE(fd, stop, window, os.POSIX_FADV_WILLNEED)
         with mmap.mmap(
             fd, stop - base, prot=mmap.PROT_READ, flags=_MAP_FLAGS, offset=base
         ) as region:
