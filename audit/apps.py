@@ -19,6 +19,15 @@ class AuditConfig(AppConfig):
         checks.register()
         connection_created.connect(guard.register_sqlite_function, dispatch_uid="audit_sqlite")
         post_migrate.connect(_reinstall_guards, sender=self, dispatch_uid="audit_guards")
+        post_migrate.connect(_heads_unknown, sender=self, dispatch_uid="audit_heads")
+
+
+def _heads_unknown(sender: Any, **kwargs: Any) -> None:
+    # Sent after migrate and after flush, which empties the chains' head table: the next
+    # event creates the head rows again (``audit.chain``).
+    from audit import chain
+
+    chain.forget_heads()
 
 
 def _reinstall_guards(sender: Any, using: str = "default", **kwargs: Any) -> None:

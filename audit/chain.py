@@ -12,6 +12,16 @@ anyway and the preferred chain is simply taken.
 On PostgreSQL an append is one statement: it locks a head, draws the sequence number, hashes
 and inserts the event and moves the head (the Python side checks the database's hash). On
 SQLite it is three: the head with the next sequence number, the insert, the head's update.
+
+On PostgreSQL the statement waits for the transaction's commit and goes in the same round
+trip (``core.postgres``): nothing in the transaction reads the event it records, and a round
+trip was a third of an event's cost. The chain head is then locked only for the commit
+itself. The event is still written in the transaction (an error in its statement skips the
+COMMIT), and dropped with a rolled-back savepoint it was recorded in. A transaction's earlier
+event is sent when the next one is recorded (so at most one waits), before a savepoint is
+made, and before the log is read through the ORM in the same transaction. A transaction that
+never commits (a test case's, which Django rolls back) appends at once instead, as SQLite
+does.
 Plain SQL rather than the ORM: this runs in every audited transaction, and the ORM's query
 building doubled its CPU cost. For the same reason the connection is looked up once per append
 (each ``django.db.connection`` attribute goes through a context-local lookup) and what depends
@@ -19,9 +29,12 @@ only on the model is computed once per process.
 """
 
 import hashlib
+import logging
+import time
 import weakref
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -33,6 +46,9 @@ from django.db.models import Field, JSONField
 
 from audit import hashing
 from audit.models import AuditChainHead, AuditEvent
+from core.postgres.base import DatabaseWrapper as PostgresWrapper
+
+logger = logging.getLogger(__name__)
 
 # The chain each connection's current transaction holds (with that transaction's outermost
 # atomic block): its next event goes to the same chain, so a transaction holds one chain lock.
@@ -59,11 +75,99 @@ _ANY_FREE = (
     " ORDER BY chain LIMIT 1 FOR UPDATE SKIP LOCKED) AS first_free LIMIT 1"
 )
 _PREFERRED = f"{_COLUMNS} WHERE chain = %(preferred)s FOR UPDATE"
+# All three in one, for the statement sent with COMMIT, which cannot try again: the branch
+# that waits runs only when the two before it found every chain busy.
+_ANY_FREE_ELSE_PREFERRED = (
+    f"SELECT * FROM ({_ANY_FREE}) AS free"  # noqa: S608
+    f" UNION ALL SELECT * FROM ({_PREFERRED}) AS busy LIMIT 1"
+)
 
 
-def append(fields: dict[str, Any], *, spread_key: str) -> AuditEvent:
-    """Insert the event described by ``fields`` at the end of a chain. Needs a transaction."""
+def append(fields: dict[str, Any], *, spread_key: str) -> None:
+    """Add the event described by ``fields`` at the end of a chain, in the current
+    transaction: at once, or (on PostgreSQL) with its commit. Needs a transaction."""
     conn = transaction.get_connection()
+    if isinstance(conn, PostgresWrapper) and _commits(conn) and _every_head_exists(conn):
+        flush(conn)  # the transaction's earlier event first: one waits at a time
+        savepoints = tuple(sid for sid in conn.savepoint_ids if sid)
+        conn.defer(_Queued(fields, spread_key, savepoints))
+    else:
+        _append_now(conn, fields, spread_key)
+
+
+def _every_head_exists(conn: BaseDatabaseWrapper) -> bool:
+    """Whether the statement sent with COMMIT will find its head rows (it cannot create
+    them): looked up once per process; while some are missing, events are appended at once,
+    and the missing rows created."""
+    if not _process.heads_created:
+        chains = settings.AUDIT_CHAINS
+        with conn.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {_HEADS} WHERE chain < %s", [chains])  # noqa: S608
+            _process.heads_created = cursor.fetchone()[0] == chains
+        if not _process.heads_created:
+            _create_heads()
+    return _process.heads_created
+
+
+def flush(conn: BaseDatabaseWrapper) -> None:
+    """Write the event waiting for the commit of ``conn``'s transaction, if any, now."""
+    if isinstance(conn, PostgresWrapper) and conn.deferred is not None:
+        queued = conn.take_deferred()
+        if queued is not None:
+            queued.run(conn)
+
+
+def _commits(conn: BaseDatabaseWrapper) -> bool:
+    # Django marks the atomic blocks a test case wraps each test in (as it does for its own
+    # check of durable blocks): that transaction is rolled back, never committed.
+    blocks = conn.atomic_blocks
+    return bool(blocks) and not getattr(blocks[0], "_from_testcase", False)
+
+
+@dataclass(slots=True)
+class _Queued:
+    """An event waiting for its transaction's commit (``core.postgres.Deferred``)."""
+
+    fields: dict[str, Any]
+    spread_key: str
+    savepoints: tuple[str, ...]
+
+    def commit_with(self, wrapper: PostgresWrapper) -> None:
+        _append_with_commit(wrapper, self.fields, self.spread_key)
+
+    def run(self, wrapper: PostgresWrapper) -> None:
+        _append_now(wrapper, self.fields, self.spread_key)
+
+
+class Spent:
+    """What the statements sent with COMMIT cost, for the audit benchmark's probe, which sets
+    ``measuring``: the client does not wait for them on their own, so their cost is the time
+    the server spent on them (from a clock read just before the statement, in the same
+    round trip, to one at its end) rather than the round trip's."""
+
+    measuring = False
+    server_s = 0.0  # the server's time from the clock read to the statement's end
+    round_trip_s = 0.0  # the client's time from sending to the commit's answer
+
+
+spent = Spent()
+
+
+class _Process:
+    # Set once this process has seen every head row committed.
+    heads_created = False
+
+
+_process = _Process()
+
+
+def forget_heads() -> None:
+    """The head rows may be gone (the database was flushed): create them again before the
+    next event sent with COMMIT."""
+    _process.heads_created = False
+
+
+def _append_now(conn: BaseDatabaseWrapper, fields: dict[str, Any], spread_key: str) -> None:
     preferred = _preferred_chain(conn, spread_key)
     with conn.cursor() as cursor:
         if conn.vendor == "postgresql":
@@ -71,18 +175,6 @@ def append(fields: dict[str, Any], *, spread_key: str) -> AuditEvent:
         else:
             values = _append_serialized(conn, cursor, fields, preferred)
     _held[conn] = (_outermost_block(conn), values["chain"])
-    return _saved(conn, values)
-
-
-def _saved(conn: BaseDatabaseWrapper, values: dict[str, Any]) -> AuditEvent:
-    # As if loaded: the model's positional constructor, much cheaper than keywords.
-    names = _field_names()
-    return AuditEvent.from_db(conn.alias, names, [values[name] for name in names])
-
-
-@cache
-def _field_names() -> list[str]:
-    return [str(field.attname) for field in AuditEvent._meta.concrete_fields]
 
 
 def _preferred_chain(conn: BaseDatabaseWrapper, spread_key: str) -> int:
@@ -130,6 +222,45 @@ def _append_in_one_statement(
     values = dict(fields)
     values["hash_version"] = hashing.HASH_VERSION
     return _checked(values, template, drawn)
+
+
+def _append_with_commit(conn: PostgresWrapper, fields: dict[str, Any], spread_key: str) -> None:
+    """Append in the round trip that commits (psycopg's pipeline): the statement, then
+    COMMIT, sent together. The statement fails if it did not append (so COMMIT is skipped
+    and the transaction rolls back), and reports its own server time."""
+    template = hashing.event_template(fields)
+    params = _parameters(conn, fields, template)
+    params["preferred"] = _preferred_chain(conn, spread_key)
+    params["chains"] = settings.AUDIT_CHAINS
+    sql = _append_statement(_ANY_FREE_ELSE_PREFERRED, template.holes, committing=True)
+    pg = conn.connection
+    measuring, started, clock = spent.measuring, time.perf_counter(), None
+    try:
+        with pg.cursor() as cursor, pg.cursor() as commit:
+            # One Sync, the pipeline's at its end: psycopg's ``commit()`` adds its own.
+            with pg.pipeline():
+                if measuring:
+                    clock = pg.cursor()
+                    clock.execute("SELECT clock_timestamp()", prepare=False)
+                cursor.execute(sql, params)
+                commit.execute("COMMIT", prepare=False)
+            drawn = cursor.fetchone()
+    except Exception:
+        forget_heads()  # in case a head row was missing: the next event creates them
+        raise
+    *link, ended = drawn
+    if clock is not None:
+        spent.round_trip_s += time.perf_counter() - started
+        spent.server_s += (ended - clock.fetchone()[0]).total_seconds()
+        clock.close()
+    values = dict(fields)
+    values["hash_version"] = hashing.HASH_VERSION
+    try:
+        _checked(values, template, link)
+    except RuntimeError:
+        # Committed: the event is in the log, and ``audit_verify`` will name it. The check is
+        # of this code's encoding against the database's, which tests cover.
+        logger.exception("audit event %s committed with a wrong hash", fields["event_id"])
 
 
 def _parameters(
@@ -187,7 +318,7 @@ def _given_columns_by_conversion() -> (
 
 
 @cache
-def _append_statement(heads: str, holes: tuple[str, ...]) -> str:
+def _append_statement(heads: str, holes: tuple[str, ...], *, committing: bool = False) -> str:
     """Lock a head, draw ``seq``, hash and insert the event, move the head; one statement.
 
     The sequence number is drawn in ``link``, above the lock. ``nextval`` in the target list
@@ -202,6 +333,10 @@ def _append_statement(heads: str, holes: tuple[str, ...]) -> str:
     The update then applies to the newest version, the one locked above; the unique (chain,
     position) of events is what refuses a fork. The last column is false if the head did not
     move (it cannot, being locked): the caller then fails the transaction, the insert with it.
+
+    ``committing``: the statement sent with COMMIT, which nothing checks before the commit.
+    It divides by the number of heads moved, so that if none was (no head row to lock) it
+    fails and the COMMIT after it is skipped; and it ends with the time it ended.
     """
     given = _given_columns()
     names = ", ".join(connection.ops.quote_name(str(c.column)) for _n, c in given)
@@ -232,8 +367,17 @@ def _append_statement(heads: str, holes: tuple[str, ...]) -> str:
             FROM event WHERE h.chain = event.chain
             RETURNING h.chain
         )
-        SELECT chain, chain_pos, prev_hash, seq, hash, EXISTS (SELECT FROM moved) FROM event
+        {_COMMITTING_END if committing else _END}
     """  # noqa: S608
+
+
+_END = "SELECT chain, chain_pos, prev_hash, seq, hash, EXISTS (SELECT FROM moved) FROM event"
+_COMMITTING_END = """
+        SELECT chain, chain_pos, prev_hash, seq, hash, EXISTS (SELECT FROM moved),
+               clock_timestamp()
+        FROM (SELECT 1 / count(*) AS one FROM moved) AS appended
+        LEFT JOIN event ON appended.one = 1
+"""
 
 
 # SQLite: writers are serialized by the database, so no lock is taken.

@@ -1,7 +1,7 @@
 import uuid
 from typing import Any, NoReturn, TypeVar
 
-from django.db import models
+from django.db import models, transaction
 
 _M = TypeVar("_M", bound=models.Model)
 
@@ -29,6 +29,17 @@ class AppendOnlyQuerySet(models.QuerySet[_M]):
 
     def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> int:
         _refuse("bulk_update")
+
+
+class ChainManager(models.Manager[_M]):
+    """Reading the log or its heads first writes the event the transaction has waiting for
+    its commit (``audit.chain``), so a transaction reads what it recorded."""
+
+    def get_queryset(self) -> models.QuerySet[_M]:
+        from audit import chain  # it imports this module
+
+        chain.flush(transaction.get_connection(self.db))
+        return super().get_queryset()
 
 
 class AppendOnlyModel(models.Model):
@@ -82,7 +93,7 @@ class AuditEvent(AppendOnlyModel):
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64, blank=True)
 
-    objects = AppendOnlyQuerySet.as_manager()
+    objects = ChainManager.from_queryset(AppendOnlyQuerySet)()
 
     class Meta:
         ordering = ["seq"]
@@ -106,6 +117,8 @@ class AuditChainHead(models.Model):
     length = models.PositiveBigIntegerField(default=0)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, blank=True)
+
+    objects = ChainManager["AuditChainHead"]()
 
     def __str__(self) -> str:
         return f"chain {self.chain} at {self.length}"

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from audit import chain, checkpoints, hashing
-from audit.models import AuditEvent, Outcome
+from audit.models import Outcome
 
 _MAX_UA = 256
 _MAX_DETAIL_TEXT = 1000
@@ -115,13 +115,15 @@ def record(
     object_type: str = "",
     object_id: str = "",
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Append one event. Call inside the action's transaction so both commit or neither does."""
+) -> uuid.UUID:
+    """Append one event; returns its ``event_id``. Call inside the action's transaction so
+    both commit or neither does (on PostgreSQL the event is written with the commit)."""
     if outcome not in _OUTCOMES:
         raise ValueError(f"outcome must be one of {Outcome.values}, not {outcome!r}")
     user = actor.user
+    event_id = uuid.uuid4()
     fields = {
-        "event_id": uuid.uuid4(),
+        "event_id": event_id,
         "occurred_at": timezone.now(),
         "action": _clean(action, 64),
         "outcome": str(outcome),
@@ -139,6 +141,6 @@ def record(
     }
     # No savepoint of its own: a failed record fails the action's transaction with it.
     with transaction.atomic(savepoint=False):
-        event = chain.append(fields, spread_key=actor.spread_key)
+        chain.append(fields, spread_key=actor.spread_key)
         checkpoints.request_after_commit()
-    return event
+    return event_id

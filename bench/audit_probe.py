@@ -13,8 +13,11 @@ then appends one tab-separated line to ``$BENCH_AUDIT_PROBE_DIR/worker-<pid>.tsv
 ``phase`` is the client's ``X-Bench-Phase`` header; ``kind`` is ``next``, ``submit`` or
 ``other``; ``serve_s`` runs from the WSGI call until the response is closed (Django's request
 is over: its transaction committed, its connection handled); ``record_s`` is the wall time
-inside ``record`` (building, hashing, waiting for and holding a chain's head row, inserting)
-plus the nudge; the ``_cpu_s`` figures are the same spans in CPU time of the worker's thread.
+inside ``record`` plus the nudge, and, for an event written with its transaction's COMMIT
+(``audit.chain``), the Python side of that write plus the server's time on the statement
+(waiting for and holding a chain's head row, drawing the number, hashing, inserting) in place
+of the round trip it shares with COMMIT; the ``_cpu_s`` figures are the same spans in CPU
+time of the worker's thread (the CPU one includes the client's side of the whole round trip).
 gunicorn's sync workers serve one request at a time, so module-level counters are per request.
 """
 
@@ -58,6 +61,7 @@ def _timed(func: Callable[..., Any], *, events: int) -> Callable[..., Any]:
 def _wrap_recording() -> None:
     from django.urls import get_resolver
 
+    import audit.chain
     import audit.checkpoints
     import audit.services
 
@@ -72,6 +76,29 @@ def _wrap_recording() -> None:
         except Exception:  # noqa: BLE001, S112 -- a lazy module may refuse getattr; not ours
             continue
     audit.checkpoints._enqueue = _timed(audit.checkpoints._enqueue, events=0)
+    audit.chain.spent.measuring = True
+    audit.chain._append_with_commit = _committed(audit.chain._append_with_commit)
+
+
+def _committed(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Times an event's statement sent with COMMIT: its Python side, and the server's time on
+    the statement instead of the round trip, which is the commit's (``audit.chain.Spent``)."""
+    import audit.chain
+
+    spent = audit.chain.spent
+
+    @functools.wraps(func)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        round_trip, server = spent.round_trip_s, spent.server_s
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            waited = spent.round_trip_s - round_trip
+            _spent.wall += time.perf_counter() - wall - waited + (spent.server_s - server)
+            _spent.cpu += time.thread_time() - cpu
+
+    return timed
 
 
 def _kind(environ: dict[str, Any]) -> str:

@@ -1,7 +1,8 @@
 """What ``audit.services.record`` costs with concurrent writers on PostgreSQL.
 
 Each writer process runs transactions shaped like a service call: a write of its own, some
-work, ``record()``, more work while the chain lock is held (``pg_sleep``), commit. The same
+work, ``record()``, more work (``pg_sleep``), commit. The event goes with the COMMIT, which
+is when its chain is locked (``audit.chain``); before, the lock was held through that work. The same
 load runs without ``record()``, with one chain (a single global chain) and with several
 chains, so the figures show both the cost of recording and what one global chain serializes.
 

@@ -1,7 +1,15 @@
 """Building audit logs for tests."""
 
+from typing import Any
+
 from audit import chain
+from audit.models import AuditEvent
 from audit.services import Actor, record
+
+
+def recorded(**fields: Any) -> AuditEvent:
+    """``record(**fields)``, and the event as the log stores it."""
+    return AuditEvent.objects.get(event_id=record(**fields))
 
 
 def as_separate_transactions() -> None:
@@ -11,7 +19,8 @@ def as_separate_transactions() -> None:
 
 
 def record_many(count: int, *, spread: int = 8, action: str = "test.done", **fields):
-    """``count`` events from ``spread`` different actors, each as if in its own transaction."""
+    """``count`` events from ``spread`` different actors, each as if in its own transaction;
+    the events as stored, in the order recorded."""
     events = []
     for n in range(count):
         as_separate_transactions()
@@ -19,4 +28,5 @@ def record_many(count: int, *, spread: int = 8, action: str = "test.done", **fie
         extra = {k: v for k, v in fields.items() if k != "details"}
         actor = Actor.system(f"worker{n % spread}")
         events.append(record(actor=actor, action=action, details=details, **extra))
-    return events
+    stored = AuditEvent.objects.in_bulk(events, field_name="event_id")
+    return [stored[event_id] for event_id in events]

@@ -78,8 +78,10 @@ def _lock_waiters() -> int:
 
 
 def test_a_writer_that_waited_for_its_chain_comes_after_everything_the_holder_recorded(settings):
-    # One chain: the second writer must wait. The holder records again while it waits; the
-    # waiter's sequence number must still be drawn after that, once it holds the chain.
+    # One chain: the second writer must wait. The holder holds the chain (its first event was
+    # written when it recorded the second) and records again while the other waits; on
+    # PostgreSQL its last event goes with its commit. The waiter's sequence number must
+    # still be drawn after all of them, once it holds the chain.
     settings.AUDIT_CHAINS = 1
     record(actor=Actor.system("setup"), action="test.start")  # the chain's head row exists
     holding, waiting = threading.Event(), threading.Event()
@@ -87,23 +89,25 @@ def test_a_writer_that_waited_for_its_chain_comes_after_everything_the_holder_re
     def holder() -> None:
         with transaction.atomic():
             record(actor=Actor.system("holder"), action="test.first")
+            record(actor=Actor.system("holder"), action="test.second")
             holding.set()
             assert waiting.wait(30)
             deadline = time.monotonic() + 30
             while _lock_waiters() == 0 and time.monotonic() < deadline:
                 time.sleep(0.01)
-            record(actor=Actor.system("holder"), action="test.second")
+            record(actor=Actor.system("holder"), action="test.third")
 
     def waiter() -> None:
         assert holding.wait(30)
         waiting.set()
-        record(actor=Actor.system("waiter"), action="test.third")
+        record(actor=Actor.system("waiter"), action="test.fourth")
 
     assert _run([holder, waiter]) == []
-    _start, first, second, third = AuditEvent.objects.order_by("chain_pos")
-    assert [e.action for e in (first, second, third)] == ["test.first", "test.second", "test.third"]
-    assert first.seq < second.seq < third.seq
-    assert third.prev_hash == second.hash
+    _start, *events = AuditEvent.objects.order_by("chain_pos")
+    actions = ["test.first", "test.second", "test.third", "test.fourth"]
+    assert [e.action for e in events] == actions
+    assert [e.seq for e in events] == sorted(e.seq for e in events)
+    assert events[3].prev_hash == events[2].hash
     _assert_chains_exact()
 
 

@@ -56,7 +56,7 @@ def test_each_event_is_one_line_in_the_jsonl_file(hostile_events, tmp_path):
     assert len(lines) - 1 == len(hostile_events)
     assert all(max(line, default=0) < 128 for line in lines)
     assert {json.loads(line)["event_id"] for line in lines[:-1]} == {
-        str(e.event_id) for e in hostile_events
+        str(event_id) for event_id in hostile_events
     }
 
 

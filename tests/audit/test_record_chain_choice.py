@@ -1,7 +1,8 @@
 """Which head row an append locks on PostgreSQL: its preferred chain's, else the first free
-one's, and never more than one."""
+one's, and never more than one; with the commit, or at once for a transaction's earlier event."""
 
 import threading
+import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -9,7 +10,7 @@ from contextlib import contextmanager
 import pytest
 from django.db import connection, transaction
 
-from audit.models import AuditChainHead
+from audit.models import AuditChainHead, AuditEvent
 from audit.services import Actor, record
 from audit.verify import verify
 
@@ -76,13 +77,29 @@ def _held_elsewhere(chain: int) -> Iterator[None]:
         thread.join(timeout=30)
 
 
-def test_an_append_locks_the_head_of_its_own_chain_and_no_other():
+def _chain_of(event_id: uuid.UUID) -> int:
+    return AuditEvent.objects.get(event_id=event_id).chain
+
+
+def test_an_event_locks_no_head_until_the_commit_and_then_takes_its_preferred_chain():
     actor = Actor.system("alice")
     with transaction.atomic():
         event = record(actor=actor, action="test.done")
         free = _in_other_connection(_lockable_heads)
-    assert event.chain == _preferred(actor)
-    assert free == [n for n in range(CHAINS) if n != event.chain]
+    assert free == list(range(CHAINS))
+    assert _chain_of(event) == _preferred(actor)
+    report = verify()
+    assert report.ok, report.problems
+
+
+def test_an_earlier_event_written_at_once_locks_its_own_chain_and_no_other():
+    actor = Actor.system("alice")
+    with transaction.atomic():
+        first = record(actor=actor, action="test.done")
+        second = record(actor=Actor.system("zed"), action="test.more")  # writes the first
+        free = _in_other_connection(_lockable_heads)
+    assert _chain_of(first) == _chain_of(second) == _preferred(actor)
+    assert free == [n for n in range(CHAINS) if n != _preferred(actor)]
 
 
 def test_a_busy_preferred_chain_sends_the_event_to_the_first_free_one():
@@ -90,10 +107,8 @@ def test_a_busy_preferred_chain_sends_the_event_to_the_first_free_one():
     preferred = _preferred(actor)
     with _held_elsewhere(preferred), transaction.atomic():
         event = record(actor=actor, action="test.done")
-        free = _in_other_connection(_lockable_heads)
     first_free = min(n for n in range(CHAINS) if n != preferred)
-    assert event.chain == first_free
-    assert free == [n for n in range(CHAINS) if n not in (preferred, first_free)]
+    assert _chain_of(event) == first_free
     report = verify()
     assert report.ok, report.problems
 
@@ -103,12 +118,12 @@ def test_an_append_waits_for_its_preferred_chain_when_every_chain_is_busy():
     preferred = _preferred(actor)
     others = [n for n in range(CHAINS) if n != preferred]
     done = threading.Event()
-    chains: list[int] = []
+    events: list[uuid.UUID] = []
 
     def append() -> None:
         try:
             with transaction.atomic():
-                chains.append(record(actor=actor, action="test.done").chain)
+                events.append(record(actor=actor, action="test.done"))
         finally:
             connection.close()
             done.set()
@@ -119,6 +134,6 @@ def test_an_append_waits_for_its_preferred_chain_when_every_chain_is_busy():
             writer.start()
             assert not done.wait(timeout=0.5), "the append did not wait for a busy chain"
         writer.join(timeout=30)
-    assert chains == [preferred]
+    assert [_chain_of(event) for event in events] == [preferred]
     report = verify()
     assert report.ok, report.problems

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection, transaction
 from rest_framework.test import APIClient
 
+from audit import chain
 from audit.models import AuditChainHead, AuditEvent
 from audit.services import Actor
 from audit.verify import verify
@@ -59,14 +60,16 @@ def key_provider_down(settings, vault_dirs):
 
 def test_a_project_whose_key_cannot_be_made_leaves_no_event(admin, key_provider_down):
     # project_create records project.created, then creates the project's key (outside the
-    # database), which fails: the event was written, and goes with the rollback.
+    # database), which fails: the event was written (on PostgreSQL it waits for the commit,
+    # so it never reaches the database), and goes with the rollback.
     heads = _heads()
     inserts = Inserts()
     with connection.execute_wrapper(inserts), pytest.raises(KeyProviderUnavailable):
         services.project_create(
             actor=Actor.system(user=admin), name="Doomed", label_schema=CLASSIFICATION_SCHEMA
         )
-    assert inserts.actions == ["project.created"]
+    deferred = connection.vendor == "postgresql" and chain._process.heads_created
+    assert inserts.actions == ([] if deferred else ["project.created"])
     assert not AuditEvent.objects.filter(action="project.created").exists()
     assert not Project.objects.filter(name="Doomed").exists()
     assert _heads() == heads
