@@ -8,6 +8,7 @@ from accounts import services, throttle
 from audit.models import AuditEvent
 from audit.services import Actor
 from tests.accounts.conftest import csrf_post, sign_in
+from tests.audit.helpers import without_checkpoint_requests
 from tests.factories import make_user, password_of, strong_password
 
 CHANGE = "/account/password/"
@@ -99,7 +100,7 @@ def test_reset_request_does_not_look_the_account_up_before_the_background_job(
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         csrf_post(browser, RESET, {"email": ada.email})
-    assert len(callbacks) == 1
+    assert len(without_checkpoint_requests(callbacks)) == 1
     assert mail.outbox == []
 
 
