@@ -14,14 +14,15 @@ and inserts the event and moves the head (the Python side checks the database's 
 SQLite it is three: the head with the next sequence number, the insert, the head's update.
 
 On PostgreSQL the statement waits for the transaction's commit and goes in the same round
-trip (``core.postgres``): nothing in the transaction reads the event it records, and a round
-trip was a third of an event's cost. The chain head is then locked only for the commit
+trip (``core.postgres``): nothing in the transaction reads the event it records, so it
+need not cost a round trip of its own. The chain head is then locked only for the commit
 itself. The event is still written in the transaction (an error in its statement skips the
 COMMIT), and dropped with a rolled-back savepoint it was recorded in. A transaction's earlier
 event is sent when the next one is recorded (so at most one waits), before a savepoint is
 made, and before the log is read through the ORM in the same transaction. A transaction that
 never commits (a test case's, which Django rolls back) appends at once instead, as SQLite
 does.
+
 Plain SQL rather than the ORM: this runs in every audited transaction, and the ORM's query
 building doubled its CPU cost. For the same reason the connection is looked up once per append
 (each ``django.db.connection`` attribute goes through a context-local lookup) and what depends
