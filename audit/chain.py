@@ -98,16 +98,20 @@ def append(fields: dict[str, Any], *, spread_key: str) -> None:
 
 def _every_head_exists(conn: BaseDatabaseWrapper) -> bool:
     """Whether the statement sent with COMMIT will find its head rows (it cannot create
-    them): looked up once per process; while some are missing, events are appended at once,
-    and the missing rows created."""
-    if not _process.heads_created:
-        chains = settings.AUDIT_CHAINS
-        with conn.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM {_HEADS} WHERE chain < %s", [chains])  # noqa: S608
-            _process.heads_created = cursor.fetchone()[0] == chains
-        if not _process.heads_created:
-            _create_heads()
-    return _process.heads_created
+    them). Until a transaction that saw every row commits, events are appended at once (and
+    missing rows created): the rows it saw may be its own uncommitted ones, gone if it rolls
+    back. Looked up until then, once per process."""
+    if _process.heads_created:
+        return True
+    chains = settings.AUDIT_CHAINS
+    with conn.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {_HEADS} WHERE chain < %s", [chains])  # noqa: S608
+        every = cursor.fetchone()[0] == chains
+    if every:
+        transaction.on_commit(_process.created, using=conn.alias)
+    else:
+        _create_heads()
+    return False
 
 
 def flush(conn: BaseDatabaseWrapper) -> None:
@@ -157,6 +161,9 @@ spent = Spent()
 class _Process:
     # Set once this process has seen every head row committed.
     heads_created = False
+
+    def created(self) -> None:
+        self.heads_created = True
 
 
 _process = _Process()

@@ -2,9 +2,20 @@
 
 from typing import Any
 
+from django.db import transaction
+
 from audit import chain, checkpoints
 from audit.models import AuditEvent
 from audit.services import Actor, record
+
+
+def heads_known() -> None:
+    """Every head row exists (the first event creates them) and this process has seen that
+    committed, so that on PostgreSQL later events wait for their transaction's commit."""
+    record(actor=Actor.system("setup"), action="test.first")
+    with transaction.atomic():
+        chain._every_head_exists(transaction.get_connection())
+    assert chain._process.heads_created
 
 
 def recorded(**fields: Any) -> AuditEvent:

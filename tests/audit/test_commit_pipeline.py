@@ -11,6 +11,7 @@ from audit.services import Actor, record
 from audit.verify import verify
 from projects.models import Project
 from projects.services import project_create
+from tests.audit.helpers import heads_known
 from tests.factories import CLASSIFICATION_SCHEMA
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _postgresql():
     if connection.vendor != "postgresql":
         pytest.skip("SQLite appends at once: there is no round trip to save")
-    record(actor=Actor.system("setup"), action="test.first")  # the chain heads exist
+    heads_known()
 
 
 def _actions() -> list[str]:
@@ -115,8 +116,7 @@ def test_an_event_that_cannot_be_written_fails_the_commit_and_the_action_with_it
 
 
 def test_a_missing_head_row_fails_the_commit_and_writes_nothing():
-    record(actor=Actor.system("cli"), action="test.second")  # every head row seen
-    assert chain._process.heads_created
+    record(actor=Actor.system("cli"), action="test.second")
     heads = list(AuditChainHead.objects.all())
     AuditChainHead.objects.all().delete()  # behind the app's back: the heads are not guarded
     with pytest.raises(DatabaseError, match="division by zero"):
@@ -140,3 +140,26 @@ def test_the_statement_reports_the_time_the_server_spent_on_it():
     finally:
         chain.spent.measuring = False
     assert 0 < server < round_trip
+
+
+def _create_heads_then_fail() -> None:
+    with transaction.atomic():
+        record(actor=Actor.system("cli"), action="test.creates")  # creates the new heads
+        record(actor=Actor.system("cli"), action="test.sees")  # sees them: its own, uncommitted
+        raise Undone
+
+
+def test_head_rows_seen_in_a_transaction_that_rolls_back_are_not_trusted(settings):
+    # More chains than the heads made so far: the next event creates the missing ones.
+    settings.AUDIT_CHAINS = AuditChainHead.objects.count() + 4
+    chain.forget_heads()
+    with pytest.raises(Undone):
+        _create_heads_then_fail()
+    assert not chain._process.heads_created  # the rows it saw are gone with it
+    assert AuditChainHead.objects.count() == settings.AUDIT_CHAINS - 4
+    record(actor=Actor.system("cli"), action="test.creates")  # at once, and commits them
+    record(actor=Actor.system("cli"), action="test.sees")  # sees them committed
+    assert chain._process.heads_created
+    record(actor=Actor.system("cli"), action="test.waits")
+    assert _actions()[-3:] == ["test.creates", "test.sees", "test.waits"]
+    assert verify().ok

@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from audit.models import AuditChainHead, AuditEvent
 from audit.services import Actor, record
 from audit.verify import verify
+from tests.audit.helpers import heads_known
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,7 +25,7 @@ def _postgresql_with_heads(settings):
     if connection.vendor != "postgresql":
         pytest.skip("row locks with SKIP LOCKED are PostgreSQL's; SQLite serializes writers")
     settings.AUDIT_CHAINS = CHAINS
-    record(actor=Actor.system("setup"), action="test.first")  # the chain heads exist
+    heads_known()
 
 
 def _preferred(actor: Actor) -> int:
