@@ -22,7 +22,10 @@ Then duplicates: a task handed to two annotators (or again to one who answered i
 clients saw it, and, from the database, annotations holding a slot beyond the task's overlap,
 (task, annotator) pairs twice, and tasks whose free slots disagree with their annotations. All
 must be 0. ``--analyze`` refreshes the planner's statistics after the fill, as autovacuum does
-some time after a large import.
+some time after a large import. ``--vacuum-every S`` (PostgreSQL) VACUUMs the task and
+annotation tables every S seconds during the phases, from a connection of its own, as an
+autovacuum set to keep up with the queue would (the benchmarks' server runs with autovacuum
+off); its CPU counts as the database's.
 
 The last line is JSON: phase one's ``next_p50_ms``, ``next_p99_ms``, ``submit_p50_ms`` and
 ``submit_p99_ms``, phase many's ``cycles_per_s``, ``duplicates`` (their total), and the details
@@ -102,6 +105,13 @@ def parse() -> argparse.Namespace:
         "--analyze",
         action="store_true",
         help="refresh the planner's statistics after the fill (as autovacuum does in time)",
+    )
+    parser.add_argument(
+        "--vacuum-every",
+        type=float,
+        default=0,
+        help="PostgreSQL: VACUUM the task and annotation tables every this many seconds during "
+        "the phases, as an autovacuum tuned for the queue would (0: never)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work folder and database")
     return parser.parse_args()
@@ -404,6 +414,41 @@ def fill(args: argparse.Namespace, env: dict[str, str], work: Path) -> dict[str,
     return setup
 
 
+class Vacuums:
+    """VACUUMs the queue's two tables now and then from a thread with its own connection, as
+    an autovacuum set to keep up with the queue would. Its backend is one of the run's
+    database's, so its CPU is counted with the database's."""
+
+    def __init__(self, url: str, every: float) -> None:
+        self.url, self.every = url, every
+        self.runs, self.seconds = 0, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="vacuums", daemon=True)
+
+    def __enter__(self) -> "Vacuums":
+        if self.every > 0:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self._stop.wait(self.every):
+                started = time.monotonic()
+                conn.execute("VACUUM labeling_task, labeling_annotation")
+                self.seconds += time.monotonic() - started
+                self.runs += 1
+
+    def figures(self) -> dict[str, Any]:
+        return {"every_s": self.every, "runs": self.runs, "seconds": round(self.seconds, 2)}
+
+
 def duplicates_check(env: dict[str, str], project: str, handouts: Handouts) -> dict[str, Any]:
     checked = manage(dict(env, BENCH_PROJECT=project), "shell", "-c", CHECK)
     found: dict[str, Any] = json.loads(checked.strip().splitlines()[-1])
@@ -429,11 +474,14 @@ def run(
 
     project, sessions, handouts = setup["project"], setup["sessions"], Handouts()
     first, *clients = [Client(port, project, key, setup) for key in sessions]
-    warmup_errors = warm_up([first, *clients], handouts)
-    one = phase_one(first, args.cycles, handouts, meter)
-    say("one annotator", one)
-    many = phase_many(clients, args.seconds, handouts, meter())
-    say(f"{args.annotators} annotators", many)
+    if args.vacuum_every and not url:
+        raise SystemExit("--vacuum-every needs PostgreSQL (DATABASE_URL)")
+    with Vacuums(url or "", args.vacuum_every) as vacuums:
+        warmup_errors = warm_up([first, *clients], handouts)
+        one = phase_one(first, args.cycles, handouts, meter)
+        say("one annotator", one)
+        many = phase_many(clients, args.seconds, handouts, meter())
+        say(f"{args.annotators} annotators", many)
     if warmup_errors or one["errors"] or many["errors"]:
         log = (work / "server.log").read_text(errors="replace").splitlines()
         print("server log, last lines:", *log[-60:], sep="\n", file=sys.stderr)
@@ -454,6 +502,7 @@ def run(
         "web_workers": args.web_workers,
         "fill_s": round(setup["fill_s"], 2),
         "analyzed": args.analyze,
+        "vacuums": vacuums.figures(),
         "warmup": {"cycles_each": WARMUP_CYCLES, "errors": warmup_errors},
         "one": one,
         "many": many,
