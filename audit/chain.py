@@ -242,25 +242,26 @@ def _append_with_commit(conn: PostgresWrapper, fields: dict[str, Any], spread_ke
     params["chains"] = settings.AUDIT_CHAINS
     sql = _append_statement(_ANY_FREE_ELSE_PREFERRED, template.holes, committing=True)
     pg = conn.connection
-    measuring, started, clock = spent.measuring, time.perf_counter(), None
+    started, clock = time.perf_counter(), pg.cursor() if spent.measuring else None
     try:
         with pg.cursor() as cursor, pg.cursor() as commit:
             # One Sync, the pipeline's at its end: psycopg's ``commit()`` adds its own.
             with pg.pipeline():
-                if measuring:
-                    clock = pg.cursor()
+                if clock is not None:
                     clock.execute("SELECT clock_timestamp()", prepare=False)
                 cursor.execute(sql, params)
                 commit.execute("COMMIT", prepare=False)
             drawn = cursor.fetchone()
+        *link, ended = drawn
+        if clock is not None:
+            spent.round_trip_s += time.perf_counter() - started
+            spent.server_s += (ended - clock.fetchone()[0]).total_seconds()
     except Exception:
         forget_heads()  # in case a head row was missing: the next event creates them
         raise
-    *link, ended = drawn
-    if clock is not None:
-        spent.round_trip_s += time.perf_counter() - started
-        spent.server_s += (ended - clock.fetchone()[0]).total_seconds()
-        clock.close()
+    finally:
+        if clock is not None:
+            clock.close()
     values = dict(fields)
     values["hash_version"] = hashing.HASH_VERSION
     try:

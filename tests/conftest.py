@@ -17,9 +17,10 @@ from projects.models import Project, Role
 from tests.factories import CLASSIFICATION_SCHEMA, make_user
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _no_connection_left(django_db_setup):
-    """Closes, before the test database is dropped, every connection the run left open.
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's test database, and before it is dropped, every connection the run left
+    open closed.
 
     PostgreSQL refuses to drop a database that has a session. Django closes the connection
     ``connections`` holds in the current context; in a full run a connection on the main
