@@ -119,15 +119,10 @@ def children(pid: int) -> list[int]:
 
 
 def start(
-    env: dict[str, str],
-    web_workers: int,
-    log_path: Path,
-    *,
-    worker: bool = True,
-    beat: bool = False,
+    env: dict[str, str], web_workers: int, log_path: Path, *, worker: bool = True
 ) -> tuple[Any, Any, int]:
     """gunicorn and (unless ``worker`` is false: None) a Celery worker, as production runs
-    them, the worker running the periodic jobs too if ``beat``; returns once both listen."""
+    them; returns once both listen."""
     port = free_port()
     log = log_path.open("w")
     web = subprocess.Popen(
@@ -139,9 +134,7 @@ def start(
     if worker:
         celery = subprocess.Popen(
             [str(BIN / "celery"), "-A", "config", "worker", "--pool=solo", "--loglevel=WARNING",
-             "--without-gossip", "--without-mingle", "--without-heartbeat",
-             *(["--beat", "--schedule", str(log_path.parent / "celerybeat-schedule")]
-               if beat else [])],
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     deadline = time.monotonic() + 60
@@ -222,15 +215,12 @@ class DatabaseCpu:
 
 class CpuMeter:
     """Where the machine's CPU went during a measurement: this client (all its threads), the
-    web processes, the database's backends (PostgreSQL on this machine), the Celery worker (if
-    given), and everything else (including whatever else shares the machine)."""
+    web processes, the database's backends (PostgreSQL on this machine), and everything else
+    (including whatever else shares the machine)."""
 
-    def __init__(
-        self, web_pid: int, database: tuple[str, str] | None, worker_pid: int | None = None
-    ) -> None:
-        self.web_pid, self.worker_pid = web_pid, worker_pid
+    def __init__(self, web_pid: int, database: tuple[str, str] | None) -> None:
+        self.web_pid = web_pid
         self.client, self.web = own_cpu(), tree_cpu(web_pid)
-        self.worker = tree_cpu(worker_pid) if worker_pid else 0.0
         self.busy, self.total = machine_jiffies()
         self.database = DatabaseCpu(*database) if database else None
 
@@ -240,7 +230,6 @@ class CpuMeter:
         cores = os.cpu_count() or 1
         machine = (busy - self.busy) / max(1, total - self.total) * cores * wall
         client, web = own_cpu() - self.client, tree_cpu(self.web_pid) - self.web
-        worker = tree_cpu(self.worker_pid) - self.worker if self.worker_pid else 0.0
         per_cycle = 1000 / max(1, cycles)
         return {
             "cores": cores,
@@ -248,8 +237,7 @@ class CpuMeter:
             "client_cpu_s": round(client, 2),
             "web_cpu_s": round(web, 2),
             "database_cpu_s": None if database is None else round(database, 2),
-            **({"worker_cpu_s": round(worker, 2)} if self.worker_pid else {}),
-            "other_cpu_s": round(machine - client - web - worker - (database or 0), 2),
+            "other_cpu_s": round(machine - client - web - (database or 0), 2),
             "web_cpu_ms_per_cycle": round(web * per_cycle, 2),
             "database_cpu_ms_per_cycle": None
             if database is None

@@ -22,12 +22,10 @@ Then duplicates: a task handed to two annotators (or again to one who answered i
 clients saw it, and, from the database, annotations holding a slot beyond the task's overlap,
 (task, annotator) pairs twice, and tasks whose free slots disagree with their annotations. All
 must be 0. ``--analyze`` refreshes the planner's statistics after the fill, as autovacuum does
-some time after a large import. On PostgreSQL a Celery worker runs the periodic jobs (beat)
-as production does, among them the queue's upkeep, which vacuums the task and annotation
-tables once enough of their rows are dead (``labeling/upkeep.py``), every ``--vacuum-every``
-seconds (the product's default, 15; 0 runs no worker and never vacuums: the benchmarks'
-server runs with autovacuum off). Its VACUUMs count as the database's CPU, the worker's own
-CPU as the machine's other work.
+some time after a large import. ``--vacuum-every S`` (PostgreSQL) VACUUMs the task and
+annotation tables every S seconds during the phases, from a connection of its own, as an
+autovacuum set to keep up with the queue would (the benchmarks' server runs with autovacuum
+off); its CPU counts as the database's.
 
 The last line is JSON: phase one's ``next_p50_ms``, ``next_p99_ms``, ``submit_p50_ms`` and
 ``submit_p99_ms``, phase many's ``cycles_per_s``, ``duplicates`` (their total), and the details
@@ -110,12 +108,10 @@ def parse() -> argparse.Namespace:
     )
     parser.add_argument(
         "--vacuum-every",
-        type=int,
-        default=15,
-        help="PostgreSQL: the queue's upkeep job (run by a Celery worker with beat, as "
-        "production runs it) vacuums the task and annotation tables every this many seconds "
-        "once enough of their rows are dead; 0: no worker, no vacuum (default: the product's "
-        "default, 15)",
+        type=float,
+        default=0,
+        help="PostgreSQL: VACUUM the task and annotation tables every this many seconds during "
+        "the phases, as an autovacuum tuned for the queue would (0: never)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work folder and database")
     return parser.parse_args()
@@ -388,8 +384,7 @@ def say(name: str, phase: dict[str, Any]) -> None:
         f"errors {phase['errors'] or 0}; CPU per cycle: web {cpu['web_cpu_ms_per_cycle']} ms, "
         f"database {database}; machine busy "
         f"{cpu['machine_busy_share']:.0%} (client {cpu['client_cpu_s']} s, "
-        + (f"worker {cpu['worker_cpu_s']} s, " if "worker_cpu_s" in cpu else "")
-        + f"others {cpu['other_cpu_s']} s)",
+        f"others {cpu['other_cpu_s']} s)",
         file=sys.stderr,
     )
 
@@ -420,38 +415,38 @@ def fill(args: argparse.Namespace, env: dict[str, str], work: Path) -> dict[str,
 
 
 class Vacuums:
-    """How many times the queue's tables were vacuumed during the phases (PostgreSQL's own
-    count, whoever ran them)."""
+    """VACUUMs the queue's two tables now and then from a thread with its own connection, as
+    an autovacuum set to keep up with the queue would. Its backend is one of the run's
+    database's, so its CPU is counted with the database's."""
 
-    TABLES = ("labeling_task", "labeling_annotation")
-
-    def __init__(self, url: str, every: int) -> None:
+    def __init__(self, url: str, every: float) -> None:
         self.url, self.every = url, every
-        self._before: dict[str, int] = {}
-        self.runs: dict[str, int] = {}
-
-    def _counts(self) -> dict[str, int]:
-        if not self.url:
-            return {}
-        import psycopg
-
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            rows = conn.execute(
-                "SELECT relname, vacuum_count FROM pg_stat_user_tables WHERE relname = ANY(%s)",
-                [list(self.TABLES)],
-            ).fetchall()
-        return dict(rows)
+        self.runs, self.seconds = 0, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="vacuums", daemon=True)
 
     def __enter__(self) -> "Vacuums":
-        self._before = self._counts()
+        if self.every > 0:
+            self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        after = self._counts()
-        self.runs = {name: after[name] - self._before.get(name, 0) for name in sorted(after)}
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self._stop.wait(self.every):
+                started = time.monotonic()
+                conn.execute("VACUUM labeling_task, labeling_annotation")
+                self.seconds += time.monotonic() - started
+                self.runs += 1
 
     def figures(self) -> dict[str, Any]:
-        return {"every_s": self.every, "runs": self.runs}
+        return {"every_s": self.every, "runs": self.runs, "seconds": round(self.seconds, 2)}
 
 
 def duplicates_check(env: dict[str, str], project: str, handouts: Handouts) -> dict[str, Any]:
@@ -469,21 +464,19 @@ def run(
     args: argparse.Namespace, env: dict[str, str], work: Path, processes: list[Any]
 ) -> dict[str, Any]:
     setup = fill(args, env, work)
+    web, _, port = start(env, args.web_workers, work / "server.log", worker=False)
+    processes.append(web)
     url = env.get("DATABASE_URL")
-    upkeep = bool(url) and args.vacuum_every > 0
-    env = dict(env, LABELKEEP_QUEUE_VACUUM_EVERY_SECONDS=str(args.vacuum_every))
-    web, worker, port = start(
-        env, args.web_workers, work / "server.log", worker=upkeep, beat=upkeep
-    )
-    processes.extend(p for p in (web, worker) if p is not None)
     database = (url, urlparse(url).path.lstrip("/")) if url else None
 
     def meter() -> CpuMeter:
-        return CpuMeter(web.pid, database, worker.pid if worker is not None else None)
+        return CpuMeter(web.pid, database)
 
     project, sessions, handouts = setup["project"], setup["sessions"], Handouts()
     first, *clients = [Client(port, project, key, setup) for key in sessions]
-    with Vacuums(url or "", args.vacuum_every if upkeep else 0) as vacuums:
+    if args.vacuum_every and not url:
+        raise SystemExit("--vacuum-every needs PostgreSQL (DATABASE_URL)")
+    with Vacuums(url or "", args.vacuum_every) as vacuums:
         warmup_errors = warm_up([first, *clients], handouts)
         one = phase_one(first, args.cycles, handouts, meter)
         say("one annotator", one)

@@ -373,10 +373,6 @@ CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# The work queue's tables are vacuumed (PostgreSQL) every this many seconds, each once this many
-# of its rows are dead (labeling/upkeep.py); 0 seconds: never (left to autovacuum).
-QUEUE_VACUUM_EVERY_SECONDS = env_int("LABELKEEP_QUEUE_VACUUM_EVERY_SECONDS", 15, minimum=0)
-QUEUE_VACUUM_DEAD_ROWS = env_int("LABELKEEP_QUEUE_VACUUM_DEAD_ROWS", 5000, minimum=1)
 # Run by `celery beat` (or a worker started with --beat).
 CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {
@@ -401,13 +397,6 @@ CELERY_BEAT_SCHEDULE = {
     # reports whose job was lost.
     "quality-schedule": {"task": "labeling.tasks.quality_schedule", "schedule": 300.0},
 }
-if QUEUE_VACUUM_EVERY_SECONDS and DATABASES["default"]["ENGINE"] == "core.postgres":
-    # A run still waiting when the next is due (a worker busy with a long job) is dropped.
-    CELERY_BEAT_SCHEDULE["queue-vacuum"] = {
-        "task": "labeling.tasks.queue_vacuum",
-        "schedule": float(QUEUE_VACUUM_EVERY_SECONDS),
-        "options": {"expires": float(QUEUE_VACUUM_EVERY_SECONDS)},
-    }
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})
 LOGGING = {

@@ -6,7 +6,7 @@ from typing import Any
 from celery import Task, shared_task
 from django.utils import timezone
 
-from labeling import quality, queue, upkeep
+from labeling import quality, queue
 from labeling.models import Annotation, AnnotationStatus
 
 
@@ -36,9 +36,3 @@ def leases_expire_all() -> int:
         while batch := queue.leases_expire(project_id=project_id, now=now):
             expired += batch
     return expired
-
-
-@shared_task
-def queue_vacuum() -> list[str]:
-    """Vacuum the work queue's tables once enough of their rows changed (PostgreSQL)."""
-    return upkeep.queue_vacuum()
