@@ -21,11 +21,15 @@ client's own CPU and the machine's busy share.
 Then duplicates: a task handed to two annotators (or again to one who answered it) as the
 clients saw it, and, from the database, annotations holding a slot beyond the task's overlap,
 (task, annotator) pairs twice, and tasks whose free slots disagree with their annotations. All
-must be 0. ``--analyze`` refreshes the planner's statistics after the fill, as autovacuum does
-some time after a large import. ``--vacuum-every S`` (PostgreSQL) VACUUMs the task and
-annotation tables every S seconds during the phases, from a connection of its own, as an
-autovacuum set to keep up with the queue would (the benchmarks' server runs with autovacuum
-off); its CPU counts as the database's.
+must be 0. ``--analyze`` refreshes the planner's statistics after the warm-up, as autovacuum
+does some time after a large import (the import itself analyzes the task table).
+``--vacuum-every S`` (PostgreSQL) VACUUMs the task and annotation tables every S seconds
+during the phases, from a connection of its own, as an autovacuum set to keep up with the
+queue would (the benchmarks' server runs with autovacuum off); its CPU counts as the
+database's. ``--hold-snapshot`` (PostgreSQL) keeps a transaction
+open through phase many, as a long report, a backup taken from the primary or a session left
+idle in a transaction would: it has read a row, so PostgreSQL may remove no row version that
+phase many makes dead.
 
 The last line is JSON: phase one's ``next_p50_ms``, ``next_p99_ms``, ``submit_p50_ms`` and
 ``submit_p99_ms``, phase many's ``cycles_per_s``, ``duplicates`` (their total), and the details
@@ -74,7 +78,8 @@ import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from typing import Any  # noqa: E402
 from urllib.parse import urlparse  # noqa: E402
@@ -104,7 +109,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument(
         "--analyze",
         action="store_true",
-        help="refresh the planner's statistics after the fill (as autovacuum does in time)",
+        help="refresh the planner's statistics after the warm-up (as autovacuum does in time)",
     )
     parser.add_argument(
         "--vacuum-every",
@@ -112,6 +117,12 @@ def parse() -> argparse.Namespace:
         default=0,
         help="PostgreSQL: VACUUM the task and annotation tables every this many seconds during "
         "the phases, as an autovacuum tuned for the queue would (0: never)",
+    )
+    parser.add_argument(
+        "--hold-snapshot",
+        action="store_true",
+        help="PostgreSQL: keep a transaction (repeatable read, one row read) open through phase "
+        "many, as a long report or a backup from the primary would",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work folder and database")
     return parser.parse_args()
@@ -409,8 +420,6 @@ def fill(args: argparse.Namespace, env: dict[str, str], work: Path) -> dict[str,
         f"({args.tasks / setup['fill_s']:,.0f} tasks/s)",
         file=sys.stderr,
     )
-    if args.analyze:
-        manage(env, "shell", "-c", ANALYZE)
     return setup
 
 
@@ -449,6 +458,21 @@ class Vacuums:
         return {"every_s": self.every, "runs": self.runs, "seconds": round(self.seconds, 2)}
 
 
+@contextmanager
+def held_snapshot(url: str | None) -> Iterator[None]:
+    """A transaction kept open meanwhile on its own connection (nothing if ``url`` is None)."""
+    if url is None:
+        yield
+        return
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        conn.execute("SELECT id FROM labeling_task LIMIT 1").fetchall()
+        yield
+        conn.rollback()
+
+
 def duplicates_check(env: dict[str, str], project: str, handouts: Handouts) -> dict[str, Any]:
     checked = manage(dict(env, BENCH_PROJECT=project), "shell", "-c", CHECK)
     found: dict[str, Any] = json.loads(checked.strip().splitlines()[-1])
@@ -476,11 +500,21 @@ def run(
     first, *clients = [Client(port, project, key, setup) for key in sessions]
     if args.vacuum_every and not url:
         raise SystemExit("--vacuum-every needs PostgreSQL (DATABASE_URL)")
+    if args.hold_snapshot and not url:
+        raise SystemExit("--hold-snapshot needs PostgreSQL (DATABASE_URL)")
     with Vacuums(url or "", args.vacuum_every) as vacuums:
         warmup_errors = warm_up([first, *clients], handouts)
+        if args.analyze:
+            # After the warm-up, so that no table is analyzed empty: statistics saying the
+            # annotation table has no rows (autovacuum would soon correct them, but this server
+            # runs without it) made the planner read held leases through the project's lease
+            # index, stepping over every lease the run had ended: the database's CPU per cycle
+            # doubled at a million tasks (docs/performance.md).
+            manage(env, "shell", "-c", ANALYZE)
         one = phase_one(first, args.cycles, handouts, meter)
         say("one annotator", one)
-        many = phase_many(clients, args.seconds, handouts, meter())
+        with held_snapshot(url if args.hold_snapshot else None):
+            many = phase_many(clients, args.seconds, handouts, meter())
         say(f"{args.annotators} annotators", many)
     if warmup_errors or one["errors"] or many["errors"]:
         log = (work / "server.log").read_text(errors="replace").splitlines()
@@ -502,6 +536,7 @@ def run(
         "web_workers": args.web_workers,
         "fill_s": round(setup["fill_s"], 2),
         "analyzed": args.analyze,
+        "held_snapshot": args.hold_snapshot,
         "vacuums": vacuums.figures(),
         "warmup": {"cycles_each": WARMUP_CYCLES, "errors": warmup_errors},
         "one": one,
