@@ -5,9 +5,10 @@
 
 What production runs: a fresh database, N tasks imported through the real import, one submitted
 annotation per task (sealed like the work's, written in bulk), gunicorn and a Celery worker,
-warmed up as long-running processes are: first a version holding no rows (``until`` in 2000)
-is built and downloaded, so that the worker's first job and the web processes' first requests
-(their imports, pyarrow's among them) are not counted. A pipeline's export token creates the
+warmed up as long-running processes are: first a version of a second, 50-row project is built
+and downloaded, so that the worker's first job and the web processes' first requests (their
+imports, pyarrow's among them) are not counted, and the measured project's rows are not read
+before the clock starts. A pipeline's export token creates the
 version; the clock runs from that request until the file is downloaded whole (streamed,
 decrypted) and its SHA-256 checked against the signed manifest.
 Prints progress to stderr; the last line on stdout is one JSON object of figures:
@@ -56,6 +57,16 @@ from projects import services
 from bench.export import seed_annotations
 admin = User.objects.create_user("bench@lab.test", None, is_staff=True)
 actor = Actor.system(user=admin)
+# A small project whose version warms the web and worker processes up before the clock starts,
+# without reading (and so caching) the measured project's rows.
+warm = services.project_create(actor=actor, name="Warm-up", overlap=1, label_schema={
+    "labels": [{"name": "positive"}, {"name": "negative"}, {"name": "neutral"}]})
+with open(os.environ["BENCH_WARM_FILE"], "rb") as source:
+    imp = imports.import_create(actor=actor, project=warm, source=source,
+                                options=imports.import_options(warm, file_name="tasks.jsonl"))
+seed_annotations(warm, annotators=2, emails="warm")
+warm_token = tokens.token_create(actor=actor, name="warm-up", scope=TokenScope.EXPORT,
+                                 projects=[warm.pk])
 project = services.project_create(actor=actor, name="Export bench", overlap=1, label_schema={
     "labels": [{"name": "positive"}, {"name": "negative"}, {"name": "neutral"}]})
 started = time.monotonic()
@@ -68,11 +79,16 @@ seeded = seed_annotations(project, annotators=int(os.environ["BENCH_ANNOTATORS"]
 token = tokens.token_create(actor=actor, name="pipeline", scope=TokenScope.EXPORT,
                             projects=[project.pk])
 print(json.dumps({"project": str(project.pk), "token": token.plaintext, "rows": seeded,
+                  "warm_project": str(warm.pk), "warm_token": warm_token.plaintext,
                   "fill_s": time.monotonic() - started}))
 """
 
 
-def seed_annotations(project: Any, *, annotators: int) -> int:
+# Annotations in the warm-up project.
+WARM_ROWS = 50
+
+
+def seed_annotations(project: Any, *, annotators: int, emails: str = "annotator") -> int:
     """One submitted annotation per task of ``project``, by ``annotators`` people in turn,
     sealed as the work seals them; COPY on PostgreSQL, bulk inserts on SQLite."""
     import random
@@ -89,11 +105,15 @@ def seed_annotations(project: Any, *, annotators: int) -> int:
     from projects.models import Role
 
     actor = Actor.system(user=project.created_by)
-    people = []
-    for n in range(annotators):
-        person = User.objects.create_user(f"annotator{n}@lab.test", None)
-        services.member_add(actor=actor, project=project, user=person, role=Role.ANNOTATOR)
-        people.append(person.pk)
+    people = [
+        services.member_add(
+            actor=actor,
+            project=project,
+            user=User.objects.create_user(f"{emails}{n}@lab.test", None),
+            role=Role.ANNOTATOR,
+        ).pk
+        for n in range(annotators)
+    ]
     labels = [label["name"] for label in project.label_schema["labels"]]
     sealer = vault.field_sealer(project.pk, "annotation.result")
     rng = random.Random(7)
@@ -193,17 +213,20 @@ def run(
     processes: list[Any],
     database: tuple[str, str] | None,
 ) -> Any:
-    tasks_file = work / "tasks.jsonl"
+    tasks_file, warm_file = work / "tasks.jsonl", work / "warm.jsonl"
     write_tasks(tasks_file, args.rows, 11)
+    write_tasks(warm_file, WARM_ROWS, 12)
     manage(env, "migrate", "--noinput", "-v0")
     setup_env = dict(
         env,
         CELERY_TASK_ALWAYS_EAGER="true",
         BENCH_TASKS_FILE=str(tasks_file),
+        BENCH_WARM_FILE=str(warm_file),
         BENCH_ANNOTATORS=str(args.annotators),
     )
     setup = json.loads(manage(setup_env, "shell", "-c", SETUP).strip().splitlines()[-1])
     tasks_file.unlink()
+    warm_file.unlink()
     print(f"{setup['rows']:,} annotations seeded in {setup['fill_s']:.1f} s", file=sys.stderr)
     web, worker, port = start(env, args.web_workers, work / "server.log")
     processes.extend([web, worker])
@@ -211,11 +234,12 @@ def run(
     token = setup["token"]
     load = os.getloadavg()[0]
     warm_up_started = time.monotonic()
-    empty = build(port, base, token, {"format": args.format, "name": "warm-up",
-                                      "filter": {"until": "2000-01-01T00:00:00Z"}})  # fmt: skip
-    if empty["state"] != "succeeded" or empty["row_count"] != 0:
-        raise SystemExit(f"the warm-up version: {empty}")
-    download(port, f"{base}{empty['id']}/download", token)
+    warm_base = f"/api/v1/projects/{setup['warm_project']}/versions/"
+    warm_token = setup["warm_token"]
+    warm = build(port, warm_base, warm_token, {"format": args.format, "name": "warm-up"})
+    if warm["state"] != "succeeded" or warm["row_count"] != WARM_ROWS:
+        raise SystemExit(f"the warm-up version: {warm}")
+    download(port, f"{warm_base}{warm['id']}/download", warm_token)
     warm_up_s = time.monotonic() - warm_up_started
     worker_cpu = cpu_seconds(worker.pid)
     db_cpu = DatabaseCpu(*database) if database else None
