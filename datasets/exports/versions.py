@@ -280,6 +280,14 @@ class _Progress:
                 self._beat()
             yield row
 
+    def records(self) -> Iterator[list[dict[str, Any]]]:
+        """The reader's records a window at a time (``RowReader.records``), counted."""
+        for batch in self.rows.records():  # type: ignore[attr-defined]
+            before, self.count = self.count, self.count + len(batch)
+            if self.count // _PROGRESS_EVERY > before // _PROGRESS_EVERY:
+                self._beat()
+            yield batch
+
     def _beat(self) -> None:
         DatasetVersion.objects.filter(pk=self.version.pk).update(
             rows_written=self.count, heartbeat_at=timezone.now()

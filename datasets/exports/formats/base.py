@@ -14,7 +14,9 @@ from typing import Any, BinaryIO
 import orjson
 
 from core.errors import ApplicationError, ValidationFailed
-from datasets.exports.rows import ExportContext, ExportRow, ImageInfo
+from datasets.exports.rows import ExportContext, ExportRow, image_record
+
+__all__ = ["image_record"]  # where the formats take it from
 
 # Encoded bytes kept before they are handed to the stream.
 BATCH_BYTES = 1 << 20
@@ -47,17 +49,6 @@ def json_bytes(value: Any, *, sort_keys: bool = True) -> bytes:
 def json_text(value: Any) -> str:
     """A nested value as JSON text (keys sorted), for a CSV cell or a Parquet string column."""
     return json_bytes(value).decode()
-
-
-def image_record(image: ImageInfo | None) -> dict[str, Any] | None:
-    if image is None:
-        return None
-    return {
-        "id": image.id,
-        "file_name": image.file_name,
-        "width": image.width,
-        "height": image.height,
-    }
 
 
 class Batched:
