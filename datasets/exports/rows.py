@@ -168,7 +168,7 @@ class RowReader:
         """The same rows as ``row_record`` makes them (the JSON Lines shape), a window at a
         time. Windows with nothing to work out (no annotation changed after ``until``, no
         label or agreement filter, no images) are read in one pass that builds no ExportRow:
-        for JSON Lines, nearly half of the reading's CPU (docs/performance.md)."""
+        about a quarter less CPU to read and encode them (docs/performance.md)."""
         simple = (
             self.flt.labels is None
             and self.flt.min_agreement is None
