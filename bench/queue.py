@@ -26,10 +26,9 @@ does some time after a large import (the import itself analyzes the task table).
 ``--vacuum-every S`` (PostgreSQL) VACUUMs the task and annotation tables every S seconds
 during the phases, from a connection of its own, as an autovacuum set to keep up with the
 queue would (the benchmarks' server runs with autovacuum off); its CPU counts as the
-database's. ``--hold-snapshot`` (PostgreSQL) keeps a transaction
-open through phase many, as a long report, a backup taken from the primary or a session left
-idle in a transaction would: it has read a row, so PostgreSQL may remove no row version that
-phase many makes dead.
+database's. ``--hold-snapshot`` (PostgreSQL) keeps a transaction open through phase many, as
+a long report, a backup taken from the primary or a session left idle in a transaction would:
+it has read a row, so PostgreSQL may remove no row version that phase many makes dead.
 
 The last line is JSON: phase one's ``next_p50_ms``, ``next_p99_ms``, ``submit_p50_ms`` and
 ``submit_p99_ms``, phase many's ``cycles_per_s``, ``duplicates`` (their total), and the details

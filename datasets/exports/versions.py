@@ -16,7 +16,7 @@ import queue
 import re
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from functools import partial
@@ -268,7 +268,7 @@ def _drain(
 class _Progress:
     """Counts the rows the writer takes and keeps the heartbeat fresh."""
 
-    def __init__(self, version: DatasetVersion, rows: Iterable[ExportRow]) -> None:
+    def __init__(self, version: DatasetVersion, rows: RowReader) -> None:
         self.version = version
         self.rows = rows
         self.count = 0
@@ -282,7 +282,7 @@ class _Progress:
 
     def records(self) -> Iterator[list[dict[str, Any]]]:
         """The reader's records a window at a time (``RowReader.records``), counted."""
-        for batch in self.rows.records():  # type: ignore[attr-defined]
+        for batch in self.rows.records():
             before, self.count = self.count, self.count + len(batch)
             if self.count // _PROGRESS_EVERY > before // _PROGRESS_EVERY:
                 self._beat()
