@@ -12,11 +12,13 @@ before the clock starts. A pipeline's export token creates the
 version; the clock runs from that request until the file is downloaded whole (streamed,
 decrypted) and its SHA-256 checked against the signed manifest.
 Prints progress to stderr; the last line on stdout is one JSON object of figures:
-rows_per_s (end to end), job_s, download_s, peak_rss_mb of the worker, size_mb, and where the
-CPU went, since the machine may be shared: job_cpu_s (the worker, all its threads),
-job_db_cpu_s (PostgreSQL's backends during the job, when the server runs here),
-download_web_cpu_s and download_client_cpu_s, and load_1m (the machine's load when the run
-started).
+rows_per_s (end to end), job_s, download_s, peak_rss_mb of the worker, size_mb; the build's
+helper processes (``--processes``, datasets/exports/parallel.py): helpers, helpers_peak_rss_mb
+(the largest helper's peak) and peak_pss_total_mb (the highest sum of the worker's and its
+helpers' proportional set size, shared pages counted once); and where the CPU went, since the
+machine may be shared: job_cpu_s (the worker, all its threads), helpers_cpu_s, job_db_cpu_s
+(PostgreSQL's backends during the job, when the server runs here), download_web_cpu_s and
+download_client_cpu_s, and load_1m (the machine's load when the run started).
 """
 
 import argparse
@@ -35,7 +37,9 @@ if __package__ in (None, ""):
 
 from bench.harness import (
     DatabaseCpu,
+    TreeMemory,
     bench_env,
+    children_cpu_seconds,
     cpu_seconds,
     manage,
     own_cpu,
@@ -242,12 +246,16 @@ def run(
     download(port, f"{warm_base}{warm['id']}/download", warm_token)
     warm_up_s = time.monotonic() - warm_up_started
     worker_cpu = cpu_seconds(worker.pid)
+    helpers_cpu = children_cpu_seconds(worker.pid)
     db_cpu = DatabaseCpu(*database) if database else None
+    memory = TreeMemory(worker.pid)
     started = time.monotonic()
     version = build(port, base, token, {"format": args.format, "name": "bench"})
     version_id = version["id"]
     built = time.monotonic()
+    helpers_memory = memory.stop()
     job_cpu = cpu_seconds(worker.pid) - worker_cpu
+    helpers_cpu = children_cpu_seconds(worker.pid) - helpers_cpu
     job_db_cpu = db_cpu.stop() if db_cpu else None
     if version["state"] != "succeeded":
         raise SystemExit(f"the version failed: {version['error']} {version['error_message']}")
@@ -264,7 +272,8 @@ def run(
     print(
         f"{rows:,} rows as {args.format}: job {job_s:.1f} s, download {download_s:.1f} s "
         f"({size / 1e6:,.0f} MB), {rows / (done - started):,.0f} rows/s end to end; "
-        f"CPU: worker {job_cpu:.1f} s, database {job_db_cpu or 0:.1f} s, download "
+        f"CPU: worker {job_cpu:.1f} s, its {helpers_memory['helpers']} helpers "
+        f"{helpers_cpu:.1f} s, database {job_db_cpu or 0:.1f} s, download "
         f"{web_cpu:.1f} s + {client_cpu:.1f} s; load {load:.1f}",
         file=sys.stderr,
     )
@@ -277,6 +286,8 @@ def run(
         "size_mb": round(size / 1e6, 1),
         "peak_rss_mb": round(peak_rss_mb(worker.pid)),
         "job_cpu_s": round(job_cpu, 2),
+        "helpers_cpu_s": round(helpers_cpu, 2),
+        **helpers_memory,
         "job_db_cpu_s": None if job_db_cpu is None else round(job_db_cpu, 2),
         "download_web_cpu_s": round(web_cpu, 2),
         "download_client_cpu_s": round(client_cpu, 2),
@@ -291,10 +302,18 @@ def main() -> None:
     parser.add_argument("--format", default="jsonl", help="jsonl, parquet, csv, ...")
     parser.add_argument("--annotators", type=int, default=8, help="people who made them")
     parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        help="helper processes per build (LABELKEEP_EXPORT_PROCESSES; 1: none; default: the "
+        "product's, the machine's cores up to 4)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database and files")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-export-"))
     env, database_url, db_name = bench_env(work)
+    if args.processes:
+        env["LABELKEEP_EXPORT_PROCESSES"] = str(args.processes)
     processes: list[Any] = []
     try:
         database = (database_url, db_name) if db_name else None

@@ -110,6 +110,59 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process's children that it has waited for."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+
+class TreeMemory:
+    """Samples a process and its children (helpers it forks) until stopped: the children's
+    highest peak RSS, and the highest sum of the tree's proportional set size (PSS: each page
+    shared by n processes counts 1/n, so forked helpers' shared pages are not counted twice)."""
+
+    def __init__(self, pid: int, every: float = 0.05) -> None:
+        self.pid = pid
+        self.children_peak_kb = 0
+        self.total_pss_kb = 0
+        self.children_seen = 0
+        self._seen: set[int] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+        self._thread.start()
+
+    def _run(self, every: float) -> None:
+        while not self._stop.wait(every):
+            kids = children(self.pid)
+            self._seen.update(kids)
+            total = 0
+            for pid in [self.pid, *kids]:
+                total += _kb(pid, "smaps_rollup", "Pss:")
+                if pid != self.pid:
+                    peak = _kb(pid, "status", "VmHWM:")
+                    self.children_peak_kb = max(self.children_peak_kb, peak)
+            self.total_pss_kb = max(self.total_pss_kb, total)
+
+    def stop(self) -> dict[str, Any]:
+        self._stop.set()
+        self._thread.join()
+        return {
+            "helpers": len(self._seen),
+            "helpers_peak_rss_mb": round(self.children_peak_kb / 1024),
+            "peak_pss_total_mb": round(self.total_pss_kb / 1024),
+        }
+
+
+def _kb(pid: int, name: str, key: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/{name}").read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def children(pid: int) -> list[int]:
     try:
         text = Path(f"/proc/{pid}/task/{pid}/children").read_text()

@@ -6,6 +6,7 @@ under ``var/``, a secret key generated once into ``var/``. Setting ``DATABASE_UR
 """
 
 import ipaddress
+import os
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +210,9 @@ IMPORT_MAX_IMAGE_BYTES = env_int("LABELKEEP_IMPORT_MAX_IMAGE_BYTES", 64 * 1024**
 IMPORT_MAX_IMAGE_PIXELS = env_int("LABELKEEP_IMPORT_MAX_IMAGE_PIXELS", 100_000_000, minimum=1)
 # A running import whose worker has not reported for this long is taken over (resumed).
 JOB_STALE_SECONDS = env_int("LABELKEEP_JOB_STALE_SECONDS", 120, minimum=1)
+# Helper processes a dataset version's JSON Lines build forks on PostgreSQL (docs/exports.md,
+# datasets/exports/parallel.py); 1: none, the job builds alone. Default: the cores, up to 4.
+EXPORT_PROCESSES = env_int("LABELKEEP_EXPORT_PROCESSES", min(4, os.cpu_count() or 1), minimum=1)
 
 # Webhooks (docs/webhooks.md): the only server-side requests, all through core/outbound.py.
 # Hosts a webhook may name: exact names and *.suffix wildcards; empty: no webhook at all.

@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import Min
 
 import vault
+from datasets.exports import parallel
 from datasets.exports.filters import ExportFilter
 from datasets.exports.windows import Row, iso, windows
 from datasets.models import ProjectFile
@@ -152,6 +153,9 @@ class RowReader:
         self._results = vault.field_sealer(project.pk, "annotation.result")
         self._revisions = vault.field_sealer(project.pk, "annotation.revision")
         self._images: dict[str, ImageInfo | None] = {}
+        self._one_pass = (
+            flt.labels is None and flt.min_agreement is None and project.task_type != TaskType.BOXES
+        )
 
     def count_expected(self) -> int:
         """About how many rows the version will have (for progress): the submitted work."""
@@ -166,19 +170,27 @@ class RowReader:
 
     def records(self) -> Iterator[list[dict[str, Any]]]:
         """The same rows as ``row_record`` makes them (the JSON Lines shape), a window at a
-        time. Windows with nothing to work out (no annotation changed after ``until``, no
-        label or agreement filter, no images) are read in one pass that builds no ExportRow:
-        about a quarter less CPU to read and encode them (docs/performance.md)."""
-        simple = (
-            self.flt.labels is None
-            and self.flt.min_agreement is None
-            and self.project.task_type != TaskType.BOXES
-        )
+        time (``window_records``)."""
         for rows in windows(self.project, self.flt):
-            if simple and not any(row[9] for row in rows):
-                yield self._records(rows)
-            else:
-                yield [row_record(row) for row in self._window(rows)]
+            yield self.window_records(rows)
+
+    def lines(self, encode: parallel.Encode) -> parallel.Lines:
+        """``records`` encoded by ``encode`` a window at a time, each with its count: by helper
+        processes where the build can use them (``parallel.py``), else here."""
+        if parallel.usable():
+            yield from parallel.lines(self, encode)
+            return
+        for records in self.records():
+            yield encode(records), len(records)
+
+    def window_records(self, rows: list[Row]) -> list[dict[str, Any]]:
+        """A window's records. Windows with nothing to work out (no annotation changed after
+        ``until``, no label or agreement filter, no images) are read in one pass that builds
+        no ExportRow: about a quarter less CPU to read and encode them
+        (docs/performance.md)."""
+        if self._one_pass and not any(row[9] for row in rows):
+            return self._records(rows)
+        return [row_record(row) for row in self._window(rows)]
 
     def _window(self, rows: list[Row]) -> Iterator[ExportRow]:
         tasks, judged = self._judged(rows)

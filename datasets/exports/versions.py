@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from audit.services import Actor, record
 from core.errors import ApplicationError, Conflict, NotFound, ValidationFailed
-from datasets.exports import formats
+from datasets.exports import formats, parallel
 from datasets.exports.filters import filter_load, filter_parse
 from datasets.exports.manifest import MANIFEST_TYPE, canonical, manifest_sign
 from datasets.exports.rows import ExportContext, ExportRow, RowReader, pseudonyms
@@ -280,13 +280,13 @@ class _Progress:
                 self._beat()
             yield row
 
-    def records(self) -> Iterator[list[dict[str, Any]]]:
-        """The reader's records a window at a time (``RowReader.records``), counted."""
-        for batch in self.rows.records():
-            before, self.count = self.count, self.count + len(batch)
+    def lines(self, encode: parallel.Encode) -> parallel.Lines:
+        """The reader's encoded windows (``RowReader.lines``), counted."""
+        for data, records in self.rows.lines(encode):
+            before, self.count = self.count, self.count + records
             if self.count // _PROGRESS_EVERY > before // _PROGRESS_EVERY:
                 self._beat()
-            yield batch
+            yield data, records
 
     def _beat(self) -> None:
         DatasetVersion.objects.filter(pk=self.version.pk).update(

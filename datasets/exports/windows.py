@@ -65,16 +65,27 @@ def windows(project: Project, flt: ExportFilter, *, batch: int = BATCH) -> Itera
 
 def read_windows(project: Project, flt: ExportFilter, *, batch: int = BATCH) -> Iterator[Window]:
     """The windows, read in line by this thread's connection."""
-    postgres = connection.vendor == "postgresql"
+    for after, upto in window_bounds(project, batch=batch):
+        yield read_window(project, flt, after, upto)
+
+
+def window_bounds(project: Project, *, batch: int = BATCH) -> Iterator[tuple[int, int | None]]:
+    """Each window's bounds, ``(after, upto)``: its tasks are those with ``after < seq <=
+    upto``; the last window's ``upto`` is None (every task after ``after``)."""
     seqs = Task.objects.filter(project=project).order_by("seq").values_list("seq", flat=True)
     last = -1
     while True:
         bound = list(seqs.filter(seq__gt=last)[batch - 1 : batch])
         upto = bound[0] if bound else None
-        yield _annotations(project, flt, last, upto, postgres=postgres)
+        yield last, upto
         if upto is None:
             return
         last = upto
+
+
+def read_window(project: Project, flt: ExportFilter, after: int, upto: int | None) -> Window:
+    """One window, read by this thread's connection."""
+    return _annotations(project, flt, after, upto, postgres=connection.vendor == "postgresql")
 
 
 def _annotations(

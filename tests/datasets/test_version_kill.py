@@ -70,6 +70,7 @@ def test_a_worker_killed_mid_build_never_leaves_a_broken_version(tmp_path):
         LABELKEEP_VAR_DIR=str(tmp_path / "var"),
         PYTHONUNBUFFERED="1",
         LABELKEEP_JOB_STALE_SECONDS="3",
+        LABELKEEP_EXPORT_PROCESSES="2",
         **database.env,
     )
     if os.environ.get("REDIS_URL"):
@@ -103,8 +104,15 @@ def test_a_worker_killed_mid_build_never_leaves_a_broken_version(tmp_path):
             assert time.monotonic() < deadline, log.read_text()[-3000:]
             assert worker.poll() is None, log.read_text()[-3000:]
             time.sleep(0.02)
+        helpers = _children(worker.pid)
+        if database.url:  # PostgreSQL: the build forks helpers (datasets/exports/parallel.py)
+            assert len(helpers) == 2, helpers
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in helpers):  # they die with the job
+            assert time.monotonic() < deadline, [_alive(pid) for pid in helpers]
+            time.sleep(0.05)
         killed_at = state()
         assert killed_at[0] == "running", killed_at
         assert killed_at[3] == "", "a version was given a checksum before it was whole"
@@ -131,3 +139,20 @@ def test_a_worker_killed_mid_build_never_leaves_a_broken_version(tmp_path):
         }  # fmt: skip
     finally:
         database.drop()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as listed:
+            return [int(child) for child in listed.read().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    """Running, as opposed to gone or a zombie (dead, waiting for a parent to reap it)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

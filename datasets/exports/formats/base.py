@@ -7,7 +7,7 @@ columnar formats, one row group, and writes it to the stream before taking more 
 import copy
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -76,6 +76,25 @@ class Batched:
 
 def write_lines(records: Iterable[Any], out: BinaryIO, *, sort_keys: bool = True) -> int:
     """Write each record as one line of JSON; returns how many lines were written."""
+    count = 0
+    for chunk, lines in _encoded(records, sort_keys=sort_keys, batch=BATCH_BYTES):
+        out.write(chunk)
+        count += lines
+    return count
+
+
+def encode_lines(records: Iterable[Any]) -> bytearray:
+    """The records as ``write_lines`` writes them (keys sorted), as one piece."""
+    for chunk, _lines in _encoded(records, sort_keys=True, batch=0):
+        return chunk
+    return bytearray()
+
+
+def _encoded(
+    records: Iterable[Any], *, sort_keys: bool, batch: int
+) -> Iterator[tuple[bytearray, int]]:
+    """The records as lines of JSON, in pieces of about ``batch`` bytes (0: one piece), each
+    with how many lines it holds."""
     # The hot loop of the JSON-lines formats: no call per line beyond the encoder.
     dumps, option = orjson.dumps, (_SORTED if sort_keys else 0) | orjson.OPT_APPEND_NEWLINE
     buffer = bytearray()
@@ -86,12 +105,12 @@ def write_lines(records: Iterable[Any], out: BinaryIO, *, sort_keys: bool = True
         except orjson.JSONEncodeError:
             buffer += json_bytes(record, sort_keys=sort_keys) + b"\n"
         count += 1
-        if len(buffer) >= BATCH_BYTES:
-            out.write(buffer)
+        if batch and len(buffer) >= batch:
+            yield buffer, count
             buffer = bytearray()
+            count = 0
     if buffer:
-        out.write(buffer)
-    return count
+        yield buffer, count
 
 
 # --- Options -------------------------------------------------------------------------------------
