@@ -116,7 +116,7 @@ def test_the_window_query_finds_annotations_through_an_index(lab):
     plans: list[str] = []
 
     def explain(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        if "labeling_annotation" in sql and "ANY(" in sql:
+        if "labeling_annotation" in sql and "to_char(" in sql:  # the window's query
             raw = context["cursor"].cursor  # psycopg's, past the wrappers; same transaction
             raw.execute("EXPLAIN " + sql, params)
             plans.append("\n".join(str(line[0]) for line in raw.fetchall()))
@@ -125,9 +125,17 @@ def test_the_window_query_finds_annotations_through_an_index(lab):
     with connection.execute_wrapper(explain):
         assert len(list(RowReader(project, _filter(project)))) == 4
     assert len(plans) == 1
-    assert "Index Scan" in plans[0]
-    assert "Seq Scan on labeling_annotation" not in plans[0]
-    assert "Bitmap Heap Scan on labeling_annotation" not in plans[0]
+    plan = plans[0]
+    # The window's tasks first (the outer side, on an index of the project's tasks), each
+    # one's annotations on the (task, annotator) index.
+    lines = [line.strip() for line in plan.splitlines()]
+    assert lines[0].startswith("Nested Loop"), plan
+    assert lines[1].startswith("->  Index Scan using task_"), plan
+    assert " on labeling_task t " in lines[1], plan
+    assert "Index Scan using annotation_one_each on labeling_annotation" in plan, plan
+    assert "Index Cond: (task_id = t.id)" in plan, plan
+    for other in ("Seq Scan", "Bitmap Heap Scan", "Hash Join", "Merge Join", "labeling_task_pkey"):
+        assert other not in plan, plan
 
 
 def _version(lab: Any, project: Any, fmt: str) -> DatasetVersion:
