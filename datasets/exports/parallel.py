@@ -16,6 +16,9 @@ it aside and opens its own. It never returns into the caller's code; it ends wit
 Kill safety: a helper dies with the job (the kernel sends it SIGKILL when the job dies, through
 ``PR_SET_PDEATHSIG``) and stops when the job stops listening (its pipes close). When a helper
 dies, its pipe ends early: the job kills the others and the version fails ("interrupted").
+The kernel ties that signal to the thread that forked: Celery's solo and prefork pools run
+jobs on the process's main thread; under a pool of threads that end, a helper would die with
+its thread, which fails the build the same clean way.
 """
 
 import contextlib
