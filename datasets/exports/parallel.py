@@ -32,7 +32,7 @@ import pickle
 import signal
 import struct
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -50,7 +50,7 @@ logger = logging.getLogger(__name__)
 # What a format hands in: a window's records to the bytes it writes for them.
 Encode = Callable[[list[dict[str, Any]]], bytes | bytearray]
 # What a build yields: each window's bytes and how many rows they hold.
-Lines = Iterator[tuple[bytes | bytearray, int]]
+Lines = Generator[tuple[bytes | bytearray, int], None, None]
 
 # Job to helper: a window's bounds (after, upto; -1 for "to the end").
 _COMMAND = struct.Struct("<qq")

@@ -164,7 +164,8 @@ def test_a_helper_killed_fails_the_version_and_takes_the_others_down(
 def test_an_error_in_a_helper_fails_the_version_as_in_one_process(answered, lab, settings, forks):
     # A sealed result tampered with in the database: the vault refuses to open it.
     annotation = Annotation.objects.filter(project=answered).order_by("task__seq").last()
-    sealed = bytearray(annotation.result)
+    assert annotation is not None
+    sealed = bytearray(bytes(annotation.result or b""))
     sealed[-1] ^= 1
     Annotation.objects.filter(pk=annotation.pk).update(result=bytes(sealed))
     alone = _build(lab, answered, settings, 1)
