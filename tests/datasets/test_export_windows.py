@@ -127,13 +127,16 @@ def test_the_window_query_finds_annotations_through_an_index(lab):
     assert len(plans) == 1
     plan = plans[0]
     # The window's tasks first (the outer side, on an index of the project's tasks), each
-    # one's annotations on the (task, annotator) index.
+    # one's annotations on an index that takes the task (which one depends on the planner's
+    # statistics: (task, annotator), or (project, status, task)).
     lines = [line.strip() for line in plan.splitlines()]
     assert lines[0].startswith("Nested Loop"), plan
     assert lines[1].startswith("->  Index Scan using task_"), plan
     assert " on labeling_task t " in lines[1], plan
-    assert "Index Scan using annotation_one_each on labeling_annotation" in plan, plan
-    assert "Index Cond: (task_id = t.id)" in plan, plan
+    inner = next(n for n, line in enumerate(lines) if " on labeling_annotation" in line)
+    assert lines[inner].startswith("->  Index Scan using "), plan
+    assert lines[inner + 1].startswith("Index Cond: "), plan
+    assert "task_id = t.id" in lines[inner + 1], plan
     for other in ("Seq Scan", "Bitmap Heap Scan", "Hash Join", "Merge Join", "labeling_task_pkey"):
         assert other not in plan, plan
 
