@@ -28,7 +28,6 @@ import gc
 import itertools
 import logging
 import os
-import pickle
 import signal
 import struct
 import traceback
@@ -36,6 +35,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
+import orjson
 from django.conf import settings
 from django.db import connection, connections
 
@@ -54,7 +54,7 @@ Lines = Generator[tuple[bytes | bytearray, int], None, None]
 
 # Job to helper: a window's bounds (after, upto; -1 for "to the end").
 _COMMAND = struct.Struct("<qq")
-# Helper to job: kind, the length of the pickled details, the length of the bytes after them.
+# Helper to job: kind, the length of the details (JSON), the length of the bytes after them.
 _HEADER = struct.Struct("<BQQ")
 _WINDOW, _ERROR = 0, 1
 # Bytes a pipe holds before its writer waits (the kernel's default ceiling for this call).
@@ -68,6 +68,13 @@ _DEFAULT_SIGNALS = ("SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR
 # would end the job's session on the server; a helper leaves by os._exit, which runs no
 # finalizer).
 _SET_ASIDE: list[Any] = []
+
+
+class HelperFailed(ApplicationError):
+    """An application error met by a helper (a sealed value that fails authentication, a key
+    provider that is down, ...), raised in the job with its code and message."""
+
+    status = 500
 
 
 class BuildInterrupted(ApplicationError):
@@ -172,13 +179,12 @@ class _Crew:
         data = _read_exact(helper.results, data_size)
         if meta is None or data is None:
             raise self._gone(helper)
-        details = pickle.loads(meta)  # noqa: S301 -- written by our own fork, through a pipe
+        details = orjson.loads(meta)
         if kind == _ERROR:
-            error, text = details
-            logger.error("A helper of the build failed:\n%s", text)
-            if isinstance(error, BaseException):
-                raise error
-            raise RuntimeError("A helper of the build failed.")
+            logger.error("A helper of the build failed:\n%s", details["traceback"])
+            if details["code"] is not None:  # an ApplicationError: the version fails with it
+                raise HelperFailed(details["message"], code=details["code"])
+            raise RuntimeError(f"A helper of the build failed ({details['type']}).")
         rows, annotators = details
         return rows, annotators, data
 
@@ -263,7 +269,7 @@ def _serve(
             records = reader.window_records(rows)
             del rows
             data = encode(records)
-            meta = pickle.dumps((len(records), dict(counts)))
+            meta = orjson.dumps([len(records), counts])
             del records
             _write_all(results, _HEADER.pack(_WINDOW, len(meta), len(data)) + meta)
             _write_all(results, data)
@@ -272,12 +278,15 @@ def _serve(
         code = 1  # the job stopped listening: nothing to tell it
     except BaseException as exc:  # noqa: BLE001 -- told to the job, which raises it
         code = 1
-        text = traceback.format_exc()
-        try:
-            meta = pickle.dumps((exc, text))
-            pickle.loads(meta)  # noqa: S301 -- ours; some errors pickle but do not load
-        except Exception:  # noqa: BLE001 -- an error that does not travel: its text alone
-            meta = pickle.dumps((None, text))
+        known = exc if isinstance(exc, ApplicationError) else None
+        meta = orjson.dumps(
+            {
+                "type": type(exc).__name__,
+                "code": known.code if known else None,
+                "message": known.message if known else None,
+                "traceback": traceback.format_exc(),
+            }
+        )
         with contextlib.suppress(OSError):
             _write_all(results, _HEADER.pack(_ERROR, len(meta), 0) + meta)
     finally:
