@@ -226,7 +226,7 @@ class RowReader:
             for first, end in zip(firsts, [*firsts[1:], len(kept)], strict=True)
             if end - first > 1
         }
-        counts = self.annotators
+        self.annotators.update(map(itemgetter(1), kept))
         out: list[dict[str, Any]] = []
         append = out.append
         task_seq = None
@@ -237,7 +237,6 @@ class RowReader:
                 data = content.get("data", {})
                 external_id, metadata = content.get("external_id"), content.get("metadata")
                 agreement = agreements.get(seq)
-            counts[name] += 1
             append(
                 {
                     "task_id": row[0],
@@ -249,7 +248,7 @@ class RowReader:
                     "result": result,
                     "review_state": row[5],
                     "revision": row[6],
-                    "time_spent": round(row[7], 3),
+                    "time_spent": row[7],
                     "submitted_at": row[8],
                     "agreement": agreement,
                     "is_gold": row[12],
@@ -385,7 +384,7 @@ class RowReader:
                     result=result,
                     review_state=review,
                     revision=revision,
-                    time_spent=round(spent, 3),
+                    time_spent=spent,
                     submitted_at=submitted,
                     agreement=agreement,
                     is_gold=is_gold,

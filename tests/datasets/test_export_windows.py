@@ -4,6 +4,8 @@ build leaves the garbage collector as it found it."""
 
 import contextlib
 import gc
+import math
+import random
 import signal
 import threading
 from collections.abc import Iterator
@@ -106,6 +108,80 @@ def test_a_caller_that_stops_early_stops_the_reader():
     read.close()
     assert not [t for t in threading.enumerate() if t.name == "version-windows"]
     assert len(made) <= 4  # the caller's, one waiting, one being made, at most
+
+
+# Times that sit on, or a rounding error away from, a half millisecond (1.0005 is stored as
+# 1.000499999..., 0.0625 exactly), tiny and large ones, and ones already rounded.
+_TRICKY_TIMES = [
+    0.0,
+    0.0005,
+    0.0625,
+    1.0005,
+    2.675,
+    1.0015,
+    0.1235,
+    12.3455,
+    0.001,
+    0.0004999,
+    56.976,
+    3599.9995,
+    86399.99949,
+    1e-9,
+    123456789.1235,
+    7.0,
+]
+
+
+def _times_near_halves(rng: random.Random) -> list[float]:
+    """Doubles at, and a few ulps either side of, half-milliseconds of every magnitude."""
+    values: list[float] = []
+    for _ in range(2000):
+        half = (rng.randrange(0, 10 ** rng.randrange(1, 12)) + 0.5) / 1000
+        values += [half, math.nextafter(half, 0), math.nextafter(half, math.inf)]
+        below = half
+        for _step in range(3):
+            below = math.nextafter(below, 0)
+        values.append(below)
+    return values
+
+
+def test_times_spent_are_rounded_as_python_rounds_them(lab):
+    project = _labelled(lab, len(_TRICKY_TIMES))
+    annotations = Annotation.objects.filter(project=project).order_by("task__seq")
+    for annotation, spent in zip(annotations, _TRICKY_TIMES, strict=True):
+        Annotation.objects.filter(pk=annotation.pk).update(time_spent=spent)
+    rows = list(RowReader(project, _filter(project)))
+    records = [
+        record for window in RowReader(project, _filter(project)).records() for record in window
+    ]
+    expected = [round(spent, 3) for spent in _TRICKY_TIMES]
+    assert [row.time_spent for row in rows] == expected
+    assert [record["time_spent"] for record in records] == expected
+    assert [repr(record["time_spent"]) for record in records] == [repr(e) for e in expected]
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.django_db
+def test_the_database_rounds_times_to_the_double_python_gives_or_leaves_them_to_it():
+    rng = random.Random(20261127)
+    spread = [rng.uniform(0, 10 ** rng.randrange(-3, 9)) for _ in range(20000)]
+    values = _TRICKY_TIMES + _times_near_halves(rng) + spread
+    expression = windows._MILLIS.replace("a.time_spent", "x")
+    with connection.cursor() as cursor:  # PostgreSQL writes doubles exactly (shortest form)
+        sql = f"SELECT x, {expression} FROM unnest(%s::float8[]) AS x"  # noqa: S608 -- constant
+        cursor.execute(sql, [values])
+        got = cursor.fetchall()
+    assert len(got) == len(values)
+    left = 0
+    for spent, rounded in got:
+        if rounded < 0:
+            assert rounded == -spent  # left to Python, unchanged
+            left += 1
+        else:
+            assert rounded == round(spent, 3), spent
+    assert left >= 2000  # every value on a half, at least, is left to Python
+    # Of times not chosen to sit near a half, hardly any.
+    assert sum(1 for spent, rounded in got[-len(spread) :] if rounded < 0) < len(spread) / 100
 
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
