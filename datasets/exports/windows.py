@@ -225,10 +225,7 @@ def _round_rest(rows: list[Row]) -> list[Row]:
     """The rows with the times the query left to Python (negated, ``_MILLIS``) rounded."""
     if not any(row[7] < 0 for row in rows):
         return rows
-    return [
-        row if row[7] >= 0 else (*row[:7], round(-row[7], 3), *row[8:])  # type: ignore[misc]
-        for row in rows
-    ]
+    return [row if row[7] >= 0 else (*row[:7], round(-row[7], 3), *row[8:]) for row in rows]
 
 
 def _portable(row: tuple[Any, ...]) -> Row:
