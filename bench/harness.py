@@ -5,7 +5,9 @@ made for the run: a new one on the PostgreSQL server that ``DATABASE_URL`` names
 it, or an embedded SQLite database in the run's work folder when ``DATABASE_URL`` is unset.
 """
 
+import importlib.metadata
 import os
+import re
 import resource
 import signal
 import socket
@@ -171,11 +173,66 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in text.split()]
 
 
+def _pinned(path: Path) -> set[str]:
+    """The distributions a locked requirements file pins, by normalized name."""
+    names = set()
+    for line in path.read_text().splitlines():
+        name, sep, _version = line.partition("==")
+        if sep and not line.startswith((" ", "#")):
+            names.add(re.sub(r"[-_.]+", "-", name.strip()).lower())
+    return names
+
+
+def development_only_modules() -> list[str]:
+    """Top-level modules that only the development requirements install (pandas, numpy,
+    pytest, ...): a deployed installation (requirements/base.txt) does not have them."""
+    extra = _pinned(ROOT / "requirements" / "dev.txt") - _pinned(ROOT / "requirements" / "base.txt")
+    hidden = []
+    for module, dists in importlib.metadata.packages_distributions().items():
+        names = {re.sub(r"[-_.]+", "-", dist).lower() for dist in dists}
+        local = (ROOT / module).exists() or (ROOT / f"{module}.py").exists()
+        if names <= extra and not local and module not in sys.stdlib_module_names:
+            hidden.append(module)
+    return sorted(hidden)
+
+
+# The servers' sitecustomize: development-only modules cannot be imported.
+_DEPLOYED = """# Written by the benchmarks' harness for the servers it starts: the packages
+# that only the development requirements install are not importable here, as in a deployment.
+import sys
+
+_HIDDEN = frozenset({hidden!r})
+
+
+class _NotDeployed:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in _HIDDEN:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, _NotDeployed())
+"""
+
+
+def deployed_env(env: dict[str, str], work: Path) -> dict[str, str]:
+    """``env`` for a process that should see only what a deployment installs: pyarrow, for
+    one, imports pandas and numpy when they are there (about 60 MB of a worker), and a
+    deployed worker has neither."""
+    folder = work / "deployed"
+    folder.mkdir(exist_ok=True)
+    (folder / "sitecustomize.py").write_text(_DEPLOYED.format(hidden=development_only_modules()))
+    path = [str(folder), *filter(None, [env.get("PYTHONPATH")])]
+    return dict(env, PYTHONPATH=os.pathsep.join(path))
+
+
 def start(
     env: dict[str, str], web_workers: int, log_path: Path, *, worker: bool = True
 ) -> tuple[Any, Any, int]:
     """gunicorn and (unless ``worker`` is false: None) a Celery worker, as production runs
-    them; returns once both listen."""
+    them (without the development-only packages: ``deployed_env``); returns once both
+    listen."""
+    env = deployed_env(env, log_path.parent)
     port = free_port()
     log = log_path.open("w")
     web = subprocess.Popen(
