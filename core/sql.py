@@ -9,28 +9,39 @@ conversions both ways (``get_db_prep_save`` on the way in, the backend's and the
 converters on the way out), so an instance loaded here is the one the ORM would have loaded,
 on PostgreSQL and on SQLite alike. Table and column names come from the models; values are
 always parameters.
+
+The conversions get the thread's connection itself (``_db``), not Django's ``connection``
+proxy: each attribute read through the proxy looks the connection up again in a
+context-local store, and a field's conversion reads several (an annotation's 23 fields cost
+37 µs through the proxy, 16 µs without).
 """
 
 from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
 Converter = Callable[[Any, Any, Any], Any]
 
 
+def _db() -> BaseDatabaseWrapper:
+    """This thread's default connection (what ``django.db.connection`` stands for)."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
 def rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
+    with _db().cursor() as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall())
 
 
 def execute(sql: str, params: Sequence[Any]) -> int:
     """Run a statement; the number of rows it changed."""
-    with connection.cursor() as cursor:
+    with _db().cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.rowcount)
 
@@ -44,21 +55,23 @@ def columns(model: type[Model], alias: str = "") -> str:
 
 def loaded(model: type[M], values: Sequence[Any]) -> M:
     """The instance the ORM would load from ``values`` (the ``columns`` of one row)."""
+    db = _db()
     fields = model._meta.concrete_fields
     converted = list(values[: len(fields)])
-    for position, (convert, expression) in _converters(model, connection.vendor):
+    for position, (convert, expression) in _converters(model, db.vendor):
         for converter in convert:
-            converted[position] = converter(converted[position], expression, connection)
-    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+            converted[position] = converter(converted[position], expression, db)
+    return model.from_db(db.alias, [f.attname for f in fields], converted)
 
 
 @cache
 def _converters(model: type[Model], vendor: str) -> list[tuple[int, tuple[list[Converter], Any]]]:
     # As the ORM's compiler does for each selected column (SQLCompiler.get_converters).
+    db = _db()
     out = []
     for position, field in enumerate(model._meta.concrete_fields):
         column = field.get_col(model._meta.db_table)
-        found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        found = db.ops.get_db_converters(column) + column.get_db_converters(db)
         if found:
             out.append((position, (found, column)))
     return out
@@ -66,22 +79,23 @@ def _converters(model: type[Model], vendor: str) -> list[tuple[int, tuple[list[C
 
 def insert(instance: Model) -> None:
     """INSERT every concrete field of a new instance (whose primary key is already set)."""
-    meta = instance._meta
+    db = _db()
     execute(
-        _insert_statement(type(instance), connection.vendor),
-        [_prepared(instance, f) for f in meta.concrete_fields],
+        _insert_statement(type(instance), db.vendor),
+        [_prepared(db, instance, f) for f in instance._meta.concrete_fields],
     )
     instance._state.adding = False
-    instance._state.db = connection.alias
+    instance._state.db = db.alias
 
 
 def update(instance: Model, names: Sequence[str]) -> None:
     """UPDATE the named fields of a saved instance, by its primary key."""
+    db = _db()
     fields = _fields(type(instance))
-    values = [_prepared(instance, fields[name]) for name in names]
+    values = [_prepared(db, instance, fields[name]) for name in names]
     execute(
-        _update_statement(type(instance), tuple(names), connection.vendor),
-        [*values, _prepared(instance, instance._meta.pk)],
+        _update_statement(type(instance), tuple(names), db.vendor),
+        [*values, _prepared(db, instance, instance._meta.pk)],
     )
 
 
@@ -109,8 +123,8 @@ def _update_statement(model: type[Model], names: tuple[str, ...], vendor: str) -
 
 def _quoted(name: str | None) -> str:
     assert name is not None
-    return str(connection.ops.quote_name(name))
+    return str(_db().ops.quote_name(name))
 
 
-def _prepared(instance: Model, field: Any) -> Any:
-    return field.get_db_prep_save(getattr(instance, field.attname), connection)
+def _prepared(db: BaseDatabaseWrapper, instance: Model, field: Any) -> Any:
+    return field.get_db_prep_save(getattr(instance, field.attname), db)
