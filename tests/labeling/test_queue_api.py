@@ -51,6 +51,23 @@ def test_next_resumes_the_task_in_hand_and_prefetches_another_on_request(project
     assert refused.json()["error"]["code"] == "too_many_leases"
 
 
+def test_leases_that_ran_out_do_not_count_toward_the_limit(project, annotator):
+    make_texts(project, 5)
+    client = client_for(annotator)
+    held = {next_task(client, project, resume=False).json()["task_id"] for _ in range(3)}
+    assert next_task(client, project, resume=False).status_code == 409
+    Annotation.objects.filter(annotator=annotator, status="leased").update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    fresh = next_task(client, project, resume=False)
+    assert fresh.status_code == 200
+    assert fresh.json()["task_id"] not in held
+    statuses = sorted(
+        Annotation.objects.filter(annotator=annotator).values_list("status", flat=True)
+    )
+    assert statuses == ["expired", "expired", "expired", "leased"]
+
+
 def test_an_empty_queue_answers_204(project, annotator):
     assert next_task(client_for(annotator), project).status_code == 204
 

@@ -50,7 +50,9 @@ class Queue(RuleBasedStateMachine):
 
     @rule(who=st.integers(0, PEOPLE - 1), prefetch=st.booleans())
     def claim(self, who: int, prefetch: bool) -> None:
-        held = len(self._held(who))
+        # Leases that ran out count no more: a claim returns them to the queue first.
+        now = timezone.now()
+        held = sum(1 for lease in self._held(who) if lease.lease_expires_at > now)
         claim = lambda: queue.next_task(  # noqa: E731
             actor=self._actor(who), project=self.project, resume=not prefetch
         )
