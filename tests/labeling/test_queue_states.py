@@ -52,7 +52,7 @@ class Queue(RuleBasedStateMachine):
     def claim(self, who: int, prefetch: bool) -> None:
         # Leases that ran out count no more: a claim returns them to the queue first.
         now = timezone.now()
-        held = sum(1 for lease in self._held(who) if lease.lease_expires_at > now)
+        held = len([a for a in self._held(who) if a.lease_expires_at and a.lease_expires_at > now])
         claim = lambda: queue.next_task(  # noqa: E731
             actor=self._actor(who), project=self.project, resume=not prefetch
         )
