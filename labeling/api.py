@@ -37,11 +37,6 @@ from projects.permissions import Need, can_review
 TASK_ID = uuid_param("task_id", "The task.")
 ANNOTATION_ID = uuid_param("annotation_id", "The annotation.")
 _NONE_LEFT = OpenApiResponse(description="No task is left for you (or none awaits review).")
-# The queue's answers, serialized by one bound instance each: an output serializer keeps no
-# state of its own between calls, and binding its fields (a deep copy, on every ``.data`` of a
-# new instance) cost more than serializing the answer.
-_WORK_OUT = s.WorkOut()
-_ANNOTATION_OUT = s.AnnotationOut()
 
 
 def _sees_all(request: Request, project: Project) -> bool:
@@ -72,7 +67,7 @@ class NextApi(APIView):
         work = queue.next_task(actor=actor, project=project, resume=data.validated_data["resume"])
         if work is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(_WORK_OUT.to_representation(work))
+        return Response(s.work_out(work))
 
 
 class WorkApi(APIView):
@@ -85,9 +80,7 @@ class WorkApi(APIView):
     )
     def get(self, request: Request, project_id: str, task_id: str) -> Response:
         project, actor = _work(request, project_id)
-        return Response(
-            s.WorkOut(queue.work_open(actor=actor, project=project, task_id=task_id)).data
-        )
+        return Response(s.work_out(queue.work_open(actor=actor, project=project, task_id=task_id)))
 
 
 class SkipApi(APIView):
@@ -106,7 +99,7 @@ class SkipApi(APIView):
         annotation = queue.task_skip(
             actor=actor, project=project, task_id=task_id, **data.validated_data
         )
-        return Response(s.AnnotationOut(annotation).data)
+        return Response(s.annotation_out(annotation))
 
 
 class ReleaseApi(APIView):
@@ -121,7 +114,7 @@ class ReleaseApi(APIView):
     def post(self, request: Request, project_id: str, task_id: str) -> Response:
         project, actor = _work(request, project_id)
         annotation = queue.task_release(actor=actor, project=project, task_id=task_id)
-        return Response(s.AnnotationOut(annotation).data)
+        return Response(s.annotation_out(annotation))
 
 
 class DraftApi(APIView):
@@ -140,7 +133,7 @@ class DraftApi(APIView):
         annotation = annotations.annotation_draft_save(
             actor=actor, project=project, task_id=task_id, **data.validated_data
         )
-        return Response(s.AnnotationOut(annotation).data)
+        return Response(s.annotation_out(annotation))
 
 
 class AnnotationPagination(CursorPagination):
@@ -155,7 +148,7 @@ def _list_response(
     )
     paginator = AnnotationPagination()
     page = page_of(paginator, rows, request, view)
-    return paginator.get_paginated_response(s.AnnotationOut(page, many=True).data)
+    return paginator.get_paginated_response([s.annotation_out(a) for a in page])
 
 
 class TaskAnnotationListApi(APIView):
@@ -193,9 +186,7 @@ class TaskAnnotationListApi(APIView):
         annotation = annotations.annotation_submit(
             actor=actor, project=project, task_id=task_id, **data.validated_data
         )
-        return Response(
-            _ANNOTATION_OUT.to_representation(annotation), status=status.HTTP_201_CREATED
-        )
+        return Response(s.annotation_out(annotation), status=status.HTTP_201_CREATED)
 
 
 def _annotation(request: Request, project: Project, task_id: str, annotation_id: str) -> Any:
@@ -242,7 +233,7 @@ class AnnotationDetailApi(APIView):
         annotation = annotations.annotation_revise(
             actor=actor, project=project, task_id=task_id, **data.validated_data
         )
-        return Response(s.AnnotationOut(annotation).data)
+        return Response(s.annotation_out(annotation))
 
 
 class CommentApi(APIView):
