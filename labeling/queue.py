@@ -70,11 +70,17 @@ _BEFORE_CLAIM = (
 )
 # An annotation with its task, in the order _with_task reads them; locked (on PostgreSQL) when
 # {lock} says so, the annotation's row only: the task's row stays free for the queue's claims.
+# Scoped to the project through the task (an annotation's project is its task's), and a task
+# named by its id: with a.project_id in the query, a planner without statistics for the
+# annotations (a new table, autovacuum behind) took the index annotation_mine (annotator,
+# project) and filtered every annotation the caller ever made in the project (1.5 ms after
+# 4,500 of them) instead of reading the unique (task, annotator) entry (0.07 ms).
+# _with_task checks the annotation's project as well.
 _WITH_TASK = (
     "SELECT {annotation}, {task} FROM labeling_annotation a"
-    " JOIN labeling_task t ON t.id = a.task_id WHERE a.project_id = %s AND {where}{lock}"
+    " JOIN labeling_task t ON t.id = a.task_id WHERE t.project_id = %s AND {where}{lock}"
 )
-_OWN = "a.task_id = %s AND a.annotator_id = %s"
+_OWN = "t.id = %s AND a.annotator_id = %s"
 _BY_ID = "a.id = %s"
 _OVERDUE = (
     "SELECT id, task_id, annotator_id FROM labeling_annotation"
@@ -353,6 +359,8 @@ def _with_task(project: Project, where: str, params: list[Any], *, lock: bool) -
         return None
     width = len(Annotation._meta.concrete_fields)
     annotation = sql.loaded(Annotation, found[0][:width])
+    if annotation.project_id != project.pk:
+        return None
     annotation.task = sql.loaded(Task, found[0][width:])
     return annotation
 
