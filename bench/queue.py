@@ -23,12 +23,15 @@ clients saw it, and, from the database, annotations holding a slot beyond the ta
 (task, annotator) pairs twice, and tasks whose free slots disagree with their annotations. All
 must be 0. ``--analyze`` refreshes the planner's statistics after the warm-up, as autovacuum
 does some time after a large import (the import itself analyzes the task table).
-``--vacuum-every S`` (PostgreSQL) VACUUMs the task and annotation tables every S seconds
-during the phases, from a connection of its own, as an autovacuum set to keep up with the
-queue would (the benchmarks' server runs with autovacuum off); its CPU counts as the
-database's. ``--hold-snapshot`` (PostgreSQL) keeps a transaction open through phase many, as
-a long report, a backup taken from the primary or a session left idle in a transaction would:
-it has read a row, so PostgreSQL may remove no row version that phase many makes dead.
+``--history N`` gives every annotator N answers in the project before the run, on tasks taken
+from the end of the queue, as after some days of work: a lookup that grows with an
+annotator's answers shows there. ``--vacuum-every S`` (PostgreSQL) VACUUMs the task and
+annotation tables every S seconds during the phases, from a connection of its own, as an
+autovacuum set to keep up with the queue would (the benchmarks' server runs with autovacuum
+off); its CPU counts as the database's. ``--hold-snapshot`` (PostgreSQL) keeps a transaction
+open through phase many, as a long report, a backup taken from the primary or a session left
+idle in a transaction would: it has read a row, so PostgreSQL may remove no row version that
+phase many makes dead.
 
 The last line is JSON: phase one's ``next_p50_ms``, ``next_p99_ms``, ``submit_p50_ms`` and
 ``submit_p99_ms``, phase many's ``cycles_per_s``, ``duplicates`` (their total), and the details
@@ -123,6 +126,13 @@ def parse() -> argparse.Namespace:
         help="PostgreSQL: keep a transaction (repeatable read, one row read) open through phase "
         "many, as a long report or a backup from the primary would",
     )
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        help="answers every annotator has given in the project before the run (taken from the "
+        "end of the queue), as after a few days of work",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder and database")
     return parser.parse_args()
 
@@ -155,7 +165,7 @@ actor = Actor.system(user=admin)
 project = services.project_create(actor=actor, name="Queue bench", overlap=1, label_schema={
     "labels": [{"name": "positive"}, {"name": "negative"}]})
 store = import_module(settings.SESSION_ENGINE).SessionStore
-sessions = []
+sessions, people = [], []
 for n in range(int(os.environ["BENCH_ANNOTATORS"]) + 1):
     user = User.objects.create_user(f"annotator{n}@lab.test", None)
     services.member_add(actor=actor, project=project, user=user, role=Role.ANNOTATOR)
@@ -165,14 +175,37 @@ for n in range(int(os.environ["BENCH_ANNOTATORS"]) + 1):
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     sessions.append(session.session_key)
+    people.append(user)
 started = time.monotonic()
 options = imports.import_options(project, file_name="tasks.jsonl")
 with open(os.environ["BENCH_TASKS_FILE"], "rb") as source:
     imp = imports.import_create(actor=actor, project=project, options=options, source=source)
 imp.refresh_from_db()  # the job ran on commit, inline (CELERY_TASK_ALWAYS_EAGER)
 assert imp.state == ImportState.SUCCEEDED, imp.problems
+fill_s = time.monotonic() - started
+history = int(os.environ["BENCH_HISTORY"])
+if history:
+    # Each annotator's past answers, on the tasks at the end of the queue (its front, where
+    # claims walk, stays as the import left it): completed tasks with a submitted annotation.
+    from django.db import transaction
+    from django.utils import timezone
+    from labeling.models import Annotation, AnnotationStatus, Task, TaskState
+    now = timezone.now()
+    last = Task.objects.filter(project=project).order_by("priority", "-seq")
+    taken = list(last.values_list("pk", flat=True)[: history * len(people)])
+    assert len(taken) == history * len(people), "--history needs more --tasks"
+    with transaction.atomic():
+        for start in range(0, len(taken), 5000):
+            chunk = taken[start : start + 5000]
+            Task.objects.filter(pk__in=chunk).update(
+                open_slots=0, annotation_count=1, state=TaskState.COMPLETE)
+            Annotation.objects.bulk_create([
+                Annotation(project=project, task_id=pk, annotator=people[(start + i) % len(people)],
+                    status=AnnotationStatus.SUBMITTED, revision=1, time_spent=1.0,
+                    created_at=now, updated_at=now, submitted_at=now)
+                for i, pk in enumerate(chunk)], batch_size=1000)
 print(json.dumps({"project": str(project.pk), "sessions": sessions,
-    "fill_s": time.monotonic() - started, "tasks": imp.tasks_created,
+    "fill_s": fill_s, "tasks": imp.tasks_created,
     "session_cookie": settings.SESSION_COOKIE_NAME, "csrf_cookie": settings.CSRF_COOKIE_NAME}))
 """
 
@@ -409,6 +442,7 @@ def fill(args: argparse.Namespace, env: dict[str, str], work: Path) -> dict[str,
         CELERY_TASK_ALWAYS_EAGER="true",
         BENCH_TASKS_FILE=str(tasks_file),
         BENCH_ANNOTATORS=str(args.annotators),
+        BENCH_HISTORY=str(args.history),
     )
     setup: dict[str, Any] = json.loads(
         manage(setup_env, "shell", "-c", SETUP).strip().splitlines()[-1]
@@ -528,6 +562,7 @@ def run(
         "duplicates": duplicates["total"],
         "tasks": args.tasks,
         "annotators": args.annotators,
+        "history": args.history,
         "seconds": args.seconds,
         "cycles": args.cycles,
         "database": "postgresql" if url else "sqlite",
