@@ -6,8 +6,8 @@ in the ready index ``task_ready``, an answered lease in ``annotation_lease``. Un
 removes them each claim steps over them, so its cost grows with the work done since. By
 default autovacuum comes after a fifth of a table has changed (200,000 rows of a million-task
 project), and a vacuum that finds dead rows in under 2 % of the table's pages skips the
-indexes: claims of consecutive tasks leave exactly that. So vacuum after 10,000 changed rows,
-indexes included. SQLite has neither.
+indexes, which claims of consecutive tasks (neighbours on disk) can leave. So vacuum after
+10,000 changed rows, indexes included. SQLite has neither.
 """
 
 from django.db import migrations
