@@ -31,11 +31,16 @@ pytestmark = [
 ]
 
 
-def _indexes(plan: Any) -> set[str]:
-    found = {plan["Index Name"]} if "Index Name" in plan else set()
+def _nodes(plan: Any) -> list[Any]:
+    """The plan's nodes, the root first."""
+    found = [plan]
     for child in plan.get("Plans", []):
-        found |= _indexes(child)
+        found += _nodes(child)
     return found
+
+
+def _indexes(plan: Any) -> set[str]:
+    return {node["Index Name"] for node in _nodes(plan) if "Index Name" in node}
 
 
 def _history(project: Any, people: list[Any], count: int) -> None:
@@ -164,10 +169,3 @@ def test_claims_step_over_claimed_tasks_until_a_vacuum(admin):
     after = _ready_walk(project, person)
     assert after <= 4
     assert before > 2 * after
-
-
-def _nodes(plan: Any) -> list[Any]:
-    found = [plan]
-    for child in plan.get("Plans", []):
-        found += _nodes(child)
-    return found
