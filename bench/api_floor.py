@@ -18,8 +18,9 @@ answering 201) are served at seven levels, each doing what the one before does a
 - ``work``: the real endpoints: a lease taken, the task unsealed and its read recorded; the
   answer checked, sealed and submitted, and recorded.
 
-Every annotator is a member of one classification project with ``--tasks`` tasks, signed in
-with a real session, a thread with its own connection, as in ``bench/queue.py``. The levels run
+The project, its ``--tasks`` tasks and its annotators are ``bench/queue.py``'s (its ``fill``),
+and so are the clients: each annotator signed in with a real session, a thread with its own
+connection. The levels run
 ``--seconds`` each, one after another, ``--rounds`` times, so that a drift of the machine's
 speed touches all of them alike. The per-user throttle is raised to 10,000,000 a minute (its
 counter is still kept): at these rates the default (3,000) would refuse most requests.
@@ -29,12 +30,9 @@ round's figures (cycles per second, web and database CPU per cycle in ms).
 """
 
 import argparse
-import http.client
 import json
-import secrets
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -44,45 +42,10 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import CpuMeter, bench_env, manage, start, teardown  # noqa: E402
+from bench.harness import CpuMeter, run_in_work_folder, start  # noqa: E402
+from bench.queue import ANSWER, NEXT, Client, fill  # noqa: E402
 
 LEVELS = ("django", "session", "drf", "throttle", "gate", "audit", "work")
-ANSWER = json.dumps({"result": {"labels": ["positive"]}, "time_spent": 1.0}).encode()
-
-SETUP = """
-import json, os
-from importlib import import_module
-from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from accounts.models import User
-from audit.services import Actor
-from datasets import imports
-from datasets.models import ImportState
-from projects import services
-from projects.models import Role
-admin = User.objects.create_user("bench@lab.test", None, is_staff=True)
-actor = Actor.system(user=admin)
-project = services.project_create(actor=actor, name="Floor bench", overlap=1, label_schema={
-    "labels": [{"name": "positive"}, {"name": "negative"}]})
-store = import_module(settings.SESSION_ENGINE).SessionStore
-sessions = []
-for n in range(int(os.environ["BENCH_ANNOTATORS"])):
-    user = User.objects.create_user(f"annotator{n}@lab.test", None)
-    services.member_add(actor=actor, project=project, user=user, role=Role.ANNOTATOR)
-    session = store()
-    session[SESSION_KEY] = user._meta.pk.value_to_string(user)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    sessions.append(session.session_key)
-options = imports.import_options(project, file_name="tasks.jsonl")
-with open(os.environ["BENCH_TASKS_FILE"], "rb") as source:
-    imp = imports.import_create(actor=actor, project=project, options=options, source=source)
-imp.refresh_from_db()
-assert imp.state == ImportState.SUCCEEDED, imp.problems
-print(json.dumps({"project": str(project.pk), "sessions": sessions,
-    "session_cookie": settings.SESSION_COOKIE_NAME, "csrf_cookie": settings.CSRF_COOKIE_NAME}))
-"""
 
 
 def parse() -> argparse.Namespace:
@@ -94,10 +57,12 @@ def parse() -> argparse.Namespace:
         "--tasks", type=int, default=50_000, help="tasks in the project (level work uses them)"
     )
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--levels", default=",".join(LEVELS), help=f"which levels, of {', '.join(LEVELS)}"
     )
     parser.add_argument("--keep", action="store_true", help="keep the work folder and database")
+    parser.set_defaults(history=0)  # for bench/queue.py's fill: no earlier answers
     args = parser.parse_args()
     unknown = set(args.levels.split(",")) - set(LEVELS)
     if unknown:
@@ -105,37 +70,15 @@ def parse() -> argparse.Namespace:
     return args
 
 
-class Client:
-    """One annotator's connection, signed in by session cookie, with the CSRF pair."""
-
-    def __init__(self, port: int, setup: dict[str, Any], session: str) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        self.project = setup["project"]
-        csrf = secrets.token_hex(16)
-        self.headers = {
-            "Content-Type": "application/json",
-            "Cookie": f"{setup['session_cookie']}={session}; {setup['csrf_cookie']}={csrf}",
-            "X-CSRFToken": csrf,
-        }
-
-    def post(self, path: str, body: bytes) -> tuple[int, bytes]:
-        try:
-            self.conn.request("POST", path, body=body, headers=self.headers)
-            response = self.conn.getresponse()
-            return response.status, response.read()
-        except (http.client.HTTPException, OSError):
-            self.conn.close()  # gunicorn's sync worker closed it; the next request reopens
-            return 0, b""
-
-    def cycle(self, level: str) -> str | None:
-        """One next + submit at ``level``; an error's description, or None."""
-        base = f"/floor/{level}/api/v1/projects/{self.project}"
-        status, body = self.post(f"{base}/next", b"{}")
-        if status != 200:
-            return f"next {status}"
-        task = json.loads(body)["task_id"]
-        status, _ = self.post(f"{base}/tasks/{task}/annotations/", ANSWER)
-        return None if status == 201 else f"submit {status}"
+def floor_cycle(client: Client, level: str) -> str | None:
+    """One next + submit at ``level``; an error's description, or None."""
+    base = f"/floor/{level}/api/v1/projects/{client.project}"
+    status, body, _ = client.post(f"{base}/next", NEXT)
+    if status != 200:
+        return f"next {status}"
+    task = json.loads(body)["task_id"]
+    status, _, _ = client.post(f"{base}/tasks/{task}/annotations/", ANSWER)
+    return None if status == 201 else f"submit {status}"
 
 
 def run_level(clients: list[Client], level: str, seconds: float, meter: CpuMeter) -> dict[str, Any]:
@@ -144,7 +87,7 @@ def run_level(clients: list[Client], level: str, seconds: float, meter: CpuMeter
 
     def annotate(who: int) -> None:
         while time.monotonic() < until and errors[who] < 100:
-            if clients[who].cycle(level) is None:
+            if floor_cycle(clients[who], level) is None:
                 counts[who] += 1
             else:
                 errors[who] += 1
@@ -167,38 +110,19 @@ def run_level(clients: list[Client], level: str, seconds: float, meter: CpuMeter
     }
 
 
-def write_tasks(path: Path, count: int) -> None:
-    with path.open("w", encoding="utf-8") as out:
-        for i in range(count):
-            out.write(json.dumps({"text": f"Task number {i}, to be labelled."}) + "\n")
-
-
-def run(args: argparse.Namespace, env: dict[str, str], work: Path, processes: list[Any]) -> Any:
+def run(
+    args: argparse.Namespace, env: dict[str, str], work: Path, processes: list[Any]
+) -> dict[str, Any]:
     env = dict(env, THROTTLE_USER="10000000/min")
-    manage(env, "migrate", "--noinput", "-v0")
-    tasks_file = work / "tasks.jsonl"
-    write_tasks(tasks_file, args.tasks)
-    setup = json.loads(
-        manage(
-            dict(
-                env,
-                CELERY_TASK_ALWAYS_EAGER="true",
-                BENCH_TASKS_FILE=str(tasks_file),
-                BENCH_ANNOTATORS=str(args.annotators),
-            ),
-            "shell",
-            "-c",
-            SETUP,
-        )
-        .strip()
-        .splitlines()[-1]
-    )
+    setup = fill(args, env, work)
     served = dict(env, DJANGO_SETTINGS_MODULE="bench.floor_settings")
     web, _, port = start(served, args.web_workers, work / "server.log", worker=False)
     processes.append(web)
     url = env.get("DATABASE_URL")
     database = (url, urlparse(url).path.lstrip("/")) if url else None
-    clients = [Client(port, setup, session) for session in setup["sessions"]]
+    # fill signs in one annotator more than asked (bench/queue.py's phase one has its own).
+    sessions = setup["sessions"][1:]
+    clients = [Client(port, setup["project"], session, setup) for session in sessions]
     levels = args.levels.split(",")
     for level in levels:  # warm every process up on every route, unmeasured
         run_level(clients, level, 1.0, CpuMeter(web.pid, None))
@@ -225,14 +149,7 @@ def run(args: argparse.Namespace, env: dict[str, str], work: Path, processes: li
 
 
 def main() -> None:
-    args = parse()
-    work = Path(tempfile.mkdtemp(prefix="labelkeep-bench-floor-"))
-    env, database_url, db_name = bench_env(work)
-    processes: list[Any] = []
-    try:
-        print(json.dumps(run(args, env, work, processes)))
-    finally:
-        teardown(processes, database_url=database_url, db_name=db_name, work=work, keep=args.keep)
+    run_in_work_folder("floor", parse(), run)
 
 
 if __name__ == "__main__":

@@ -41,13 +41,12 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import subprocess  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from typing import Any  # noqa: E402
 from urllib.parse import urlparse  # noqa: E402
 
-from bench.harness import PYTHON, CpuMeter, bench_env, start, teardown  # noqa: E402
+from bench.harness import PYTHON, CpuMeter, run_in_work_folder, start, teardown  # noqa: E402
 from bench.queue import (  # noqa: E402
     WARMUP_CYCLES,
     Client,
@@ -160,7 +159,7 @@ def serve_and_measure(
     args: argparse.Namespace, env: dict[str, str], work: Path, processes: list[Any]
 ) -> dict[str, Any]:
     queue_args = argparse.Namespace(
-        tasks=args.tasks, seed=args.seed, annotators=args.annotators, analyze=False
+        tasks=args.tasks, seed=args.seed, annotators=args.annotators, analyze=False, history=0
     )
     setup = fill(queue_args, env, work)
     probe_dir = work / "probe"
@@ -271,14 +270,7 @@ def run(
 
 
 def main() -> None:
-    args = parse()
-    work = Path(tempfile.mkdtemp(prefix="labelkeep-bench-audit-"))
-    env, database_url, db_name = bench_env(work)
-    processes: list[Any] = []
-    try:
-        print(json.dumps(run(args, env, work, processes)))
-    finally:
-        teardown(processes, database_url=database_url, db_name=db_name, work=work, keep=args.keep)
+    run_in_work_folder("audit", parse(), run)
 
 
 if __name__ == "__main__":

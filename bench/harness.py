@@ -5,7 +5,9 @@ made for the run: a new one on the PostgreSQL server that ``DATABASE_URL`` names
 it, or an embedded SQLite database in the run's work folder when ``DATABASE_URL`` is unset.
 """
 
+import argparse
 import importlib.metadata
+import json
 import os
 import re
 import resource
@@ -13,8 +15,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -80,6 +84,40 @@ def teardown(
         drop_database(database_url, db_name)
     if not keep:
         subprocess.run(["rm", "-rf", str(work)], check=False)
+
+
+# A benchmark's run: (its options, the environment for its processes, its work folder, the
+# list where it puts the processes it starts) -> its figures.
+Run = Callable[[argparse.Namespace, dict[str, str], Path, list[Any]], dict[str, Any]]
+
+
+def run_in_work_folder(name: str, args: argparse.Namespace, run: Run) -> None:
+    """Run a benchmark in a new work folder, against a fresh database (``bench_env``), and
+    print its figures as one JSON object, the last line; then stop the processes it started
+    and remove the folder and the database, unless ``args.keep``."""
+    work = Path(tempfile.mkdtemp(prefix=f"labelkeep-bench-{name}-"))
+    env, database_url, db_name = bench_env(work)
+    processes: list[Any] = []
+    try:
+        print(json.dumps(run(args, env, work, processes)))
+    finally:
+        teardown(processes, database_url=database_url, db_name=db_name, work=work, keep=args.keep)
+
+
+def session_for(user: Any) -> str:
+    """Inside Django (a benchmark's set-up, run by ``manage.py shell``): a session signed in as
+    ``user``, as signing in makes one, in the session store the servers use; its key."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session[SESSION_KEY] = user._meta.pk.value_to_string(user)
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return str(session.session_key)
 
 
 def manage(env: dict[str, str], *args: str) -> str:

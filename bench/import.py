@@ -22,7 +22,6 @@ import http.client
 import json
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -32,13 +31,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import (  # noqa: E402
-    bench_env,
     children,
     cpu_seconds,
     manage,
     peak_rss_mb,
+    run_in_work_folder,
     start,
-    teardown,
 )
 from bench.textgen import sentence  # noqa: E402
 
@@ -158,14 +156,7 @@ def run(
 
 
 def main() -> None:
-    args = parse()
-    work = Path(tempfile.mkdtemp(prefix="labelkeep-bench-import-"))
-    env, database_url, db_name = bench_env(work)
-    processes: list[Any] = []
-    try:
-        print(json.dumps(run(args, env, work, processes)))
-    finally:
-        teardown(processes, database_url=database_url, db_name=db_name, work=work, keep=args.keep)
+    run_in_work_folder("import", parse(), run)
 
 
 if __name__ == "__main__":

@@ -76,7 +76,6 @@ import json  # noqa: E402
 import math  # noqa: E402
 import random  # noqa: E402
 import secrets  # noqa: E402
-import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
@@ -89,7 +88,7 @@ from urllib.parse import urlparse  # noqa: E402
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import CpuMeter, bench_env, manage, start, teardown  # noqa: E402
+from bench.harness import CpuMeter, manage, run_in_work_folder, start  # noqa: E402
 from bench.textgen import sentence  # noqa: E402
 
 # Cycles every annotator runs, all at once, before anything is measured: each web process's
@@ -151,10 +150,9 @@ def write_tasks(path: Path, count: int, seed: int) -> None:
 
 SETUP = """
 import json, os, time
-from importlib import import_module
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from accounts.models import User
+from bench.harness import session_for
 from audit.services import Actor
 from datasets import imports
 from datasets.models import ImportState
@@ -164,17 +162,11 @@ admin = User.objects.create_user("bench@lab.test", None, is_staff=True)
 actor = Actor.system(user=admin)
 project = services.project_create(actor=actor, name="Queue bench", overlap=1, label_schema={
     "labels": [{"name": "positive"}, {"name": "negative"}]})
-store = import_module(settings.SESSION_ENGINE).SessionStore
 sessions, people = [], []
 for n in range(int(os.environ["BENCH_ANNOTATORS"]) + 1):
     user = User.objects.create_user(f"annotator{n}@lab.test", None)
     services.member_add(actor=actor, project=project, user=user, role=Role.ANNOTATOR)
-    session = store()
-    session[SESSION_KEY] = user._meta.pk.value_to_string(user)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    sessions.append(session.session_key)
+    sessions.append(session_for(user))
     people.append(user)
 started = time.monotonic()
 options = imports.import_options(project, file_name="tasks.jsonl")
@@ -580,14 +572,7 @@ def run(
 
 
 def main() -> None:
-    args = parse()
-    work = Path(tempfile.mkdtemp(prefix="labelkeep-bench-queue-"))
-    env, database_url, db_name = bench_env(work)
-    processes: list[Any] = []
-    try:
-        print(json.dumps(run(args, env, work, processes)))
-    finally:
-        teardown(processes, database_url=database_url, db_name=db_name, work=work, keep=args.keep)
+    run_in_work_folder("queue", parse(), run)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ import json
 import math
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import bench_env, manage, start, teardown  # noqa: E402
+from bench.harness import manage, run_in_work_folder, start  # noqa: E402
 
 DIST = ROOT / "frontend" / "dist" / "labelkeep"
 CHROMIUM = "/usr/bin/chromium"
@@ -59,10 +58,9 @@ TARGET_MS = 100
 
 SETUP = """
 import json, os, time
-from importlib import import_module
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from accounts.models import User
+from bench.harness import session_for
 from audit.services import Actor
 from datasets import imports
 from datasets.models import ImportState
@@ -73,17 +71,11 @@ actor = Actor.system(user=admin)
 project = services.project_create(actor=actor, name="Workspace bench", overlap=1,
     review_required=True, instructions="Label the **sentiment** of the text.",
     label_schema={"labels": [{"name": "positive"}, {"name": "negative"}]})
-store = import_module(settings.SESSION_ENGINE).SessionStore
 sessions = {}
 for name, role in (("annotator", Role.ANNOTATOR), ("manager", Role.MANAGER)):
     user = User.objects.create_user(f"{name}@lab.test", None)
     services.member_add(actor=actor, project=project, user=user, role=role)
-    session = store()
-    session[SESSION_KEY] = user._meta.pk.value_to_string(user)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    sessions[name] = session.session_key
+    sessions[name] = session_for(user)
 started = time.monotonic()
 options = imports.import_options(project, file_name="tasks.jsonl")
 with open(os.environ["BENCH_TASKS_FILE"], "rb") as source:
@@ -289,14 +281,7 @@ def run(
 
 
 def main() -> None:
-    args = parse()
-    work = Path(tempfile.mkdtemp(prefix="labelkeep-bench-workspace-"))
-    env, database_url, db_name = bench_env(work)
-    processes: list[Any] = []
-    try:
-        print(json.dumps(run(args, env, work, processes)))
-    finally:
-        teardown(processes, database_url=database_url, db_name=db_name, work=work, keep=args.keep)
+    run_in_work_folder("workspace", parse(), run)
 
 
 if __name__ == "__main__":
