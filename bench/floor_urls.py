@@ -27,7 +27,7 @@ _TASK = str(uuid.UUID(int=1))
 _NEXT_BODY = b'{"task_id": "' + _TASK.encode() + b'"}'
 
 
-def _plain(request: HttpRequest, created: bool) -> HttpResponse:
+def _plain(*, created: bool) -> HttpResponse:
     return HttpResponse(
         b"{}" if created else _NEXT_BODY,
         content_type="application/json",
@@ -37,24 +37,24 @@ def _plain(request: HttpRequest, created: bool) -> HttpResponse:
 
 def django_next(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
     """Django and the product's middleware (sessions, CSRF, security headers) only."""
-    return _plain(request, created=False)
+    return _plain(created=False)
 
 
 def django_submit(request: HttpRequest, project_id: uuid.UUID, task_id: uuid.UUID) -> HttpResponse:
-    return _plain(request, created=True)
+    return _plain(created=True)
 
 
 def session_next(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
     """And the session's user (the session from the cache, the user's row)."""
     if not request.user.is_authenticated:
         return HttpResponse(status=403)
-    return _plain(request, created=False)
+    return _plain(created=False)
 
 
 def session_submit(request: HttpRequest, project_id: uuid.UUID, task_id: uuid.UUID) -> HttpResponse:
     if not request.user.is_authenticated:
         return HttpResponse(status=403)
-    return _plain(request, created=True)
+    return _plain(created=True)
 
 
 class DrfNext(APIView):
@@ -64,8 +64,9 @@ class DrfNext(APIView):
     permission_classes = [SignedIn]
     throttle_classes: Sequence[Any] = ()
 
-    def work(self, request: Request, project_id: uuid.UUID) -> None:
+    def work(self, request: Request, project_id: uuid.UUID) -> Any:
         request.data  # noqa: B018 (parsed, as the real views' input serializers do)
+        return None
 
     def post(self, request: Request, project_id: uuid.UUID, task_id: Any = None) -> Response:
         self.work(request, project_id)
@@ -83,18 +84,17 @@ class ThrottledNext(DrfNext):
 class GateNext(ThrottledNext):
     """And the permission gate: the project, its state and the caller's role."""
 
-    def work(self, request: Request, project_id: uuid.UUID) -> None:
+    def work(self, request: Request, project_id: uuid.UUID) -> Any:
         super().work(request, project_id)
-        project_for(request, str(project_id), Need.ANNOTATE)
+        return project_for(request, str(project_id), Need.ANNOTATE)
 
 
-class AuditNext(ThrottledNext):
-    """And the gate, and one audit event committed in a transaction, as every read of task
-    content and every write records one."""
+class AuditNext(GateNext):
+    """And one audit event committed in a transaction, as every read of task content and
+    every write records one."""
 
-    def work(self, request: Request, project_id: uuid.UUID) -> None:
-        super().work(request, project_id)
-        project = project_for(request, str(project_id), Need.ANNOTATE)
+    def work(self, request: Request, project_id: uuid.UUID) -> Any:
+        project = super().work(request, project_id)
         with transaction.atomic():
             record(
                 actor=Actor.from_request(request),
@@ -103,6 +103,7 @@ class AuditNext(ThrottledNext):
                 object_type="task",
                 object_id=_TASK,
             )
+        return project
 
 
 def _level(name: str, next_view: Any, submit_view: Any) -> URLResolver:

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from audit.models import AuditEvent
+from bench.api_floor import LEVELS
 from tests.factories import make_user
 from tests.labeling.work import label, make_texts
 
@@ -33,7 +34,7 @@ def _cycle(client: Client, level: str, project) -> tuple[int, int]:
     return taken.status_code, answered.status_code
 
 
-@pytest.mark.parametrize("level", ["django", "session", "drf", "throttle", "gate", "audit", "work"])
+@pytest.mark.parametrize("level", LEVELS)
 def test_every_level_answers_a_cycle(level, project, annotator):
     make_texts(project, 2)
     client = Client()
@@ -44,7 +45,7 @@ def test_every_level_answers_a_cycle(level, project, annotator):
     assert recorded == {"audit": 2, "work": 2}.get(level, 0)
 
 
-@pytest.mark.parametrize("level", ["session", "drf", "throttle", "gate", "audit", "work"])
+@pytest.mark.parametrize("level", LEVELS[1:])  # every level after django has a user
 def test_levels_with_a_user_refuse_the_signed_out(level, project):
     make_texts(project, 1)
     status, _ = _cycle(Client(), level, project)
